@@ -1,0 +1,138 @@
+"""`bifrost-tui` command line: serve, mock-upstream, logs (and more as features land)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from .core.config import Config, load_config
+from .core.config_source import ConfigError, find_config
+from .core.first_run import default_config
+
+
+def load(args: argparse.Namespace) -> tuple[Config, str | None]:
+    """The config from --config / $BIFROST_CONFIG / ./bifrost.yaml / the user dir, else the embedded default.
+    Returns (config, demo key or None). Exits 2 with every error listed when the file is invalid."""
+    path = find_config(getattr(args, "config", None))
+    try:
+        if path is None:
+            return default_config()
+        if not path.is_file():
+            raise ConfigError(str(path), [])
+        return load_config(path), None
+    except ConfigError as exc:
+        if not exc.issues:
+            print(f"bifrost-tui: config file {exc.source} does not exist", file=sys.stderr)
+        else:
+            print(f"bifrost-tui: the config has {len(exc.issues)} problem(s); not starting:\n{exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def setup_logging(config: Config, *, to_stderr: bool) -> None:
+    handlers: list[logging.Handler] = []
+    if config.logging.file:
+        handlers.append(logging.FileHandler(config.logging.file))
+    if to_stderr:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(level=config.logging.level, handlers=handlers or [logging.NullHandler()],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .proxy.server import GatewayServer
+
+    config, demo = load(args)
+    setup_logging(config, to_stderr=True)
+    server = GatewayServer(config, host=args.host, port=args.port)
+
+    def ready(s: GatewayServer) -> None:
+        print(f"bifrost-tui gateway listening on {s.url}  (config: {config.source})", flush=True)
+        print(f"  request log: {config.sqlite_path}", flush=True)
+        for p in s.gateway.providers:
+            label = " (SIMULATED)" if p.simulated else ""
+            print(f"  provider {p.name}: {p.spec.type}{label}{'' if p.available else ' — unavailable'}", flush=True)
+        if demo:
+            print("  demo virtual key (embedded default config):", demo, flush=True)
+            print(f"  export ANTHROPIC_BASE_URL={s.url}/anthropic ANTHROPIC_API_KEY={demo}", flush=True)
+
+    try:
+        asyncio.run(server.run_until_signal(ready))
+    except OSError as exc:
+        print(f"bifrost-tui: cannot listen on {server.host}:{server.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_mock_upstream(args: argparse.Namespace) -> int:
+    from .mock.engine import MockSettings
+    from .mock.server import run_mock_upstream
+
+    settings = MockSettings(latency_ms=args.latency_ms, tokens_per_second=args.tokens_per_second,
+                            reply_text=args.reply, error_rate_429=args.error_rate_429,
+                            error_rate_500=args.error_rate_500, error_rate_529=args.error_rate_529,
+                            retry_after=args.retry_after, seed=args.seed)
+    try:
+        asyncio.run(run_mock_upstream(args.host, args.port, settings, args.require_key))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from .reports.log_export import export_logs
+
+    config, _ = load(args)
+    return export_logs(config, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bifrost-tui", description="LLM gateway with a terminal operator console.")
+    sub = parser.add_subparsers(dest="command")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", metavar="FILE", help="config file (else $BIFROST_CONFIG, ./bifrost.yaml, "
+                                                        "~/.config/bifrost-tui/bifrost.yaml, embedded default)")
+        return p
+
+    serve = with_config(sub.add_parser("serve", help="run the gateway headless (systemd-friendly)"))
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    mock = sub.add_parser("mock-upstream", help="run the simulated Anthropic API as its own HTTP server")
+    mock.add_argument("--host", default="127.0.0.1")
+    mock.add_argument("--port", type=int, default=8765)
+    mock.add_argument("--latency-ms", type=float, default=0.0)
+    mock.add_argument("--tokens-per-second", type=float, default=0.0)
+    mock.add_argument("--reply")
+    mock.add_argument("--error-rate-429", type=float, default=0.0)
+    mock.add_argument("--error-rate-500", type=float, default=0.0)
+    mock.add_argument("--error-rate-529", type=float, default=0.0)
+    mock.add_argument("--retry-after", type=int, default=1)
+    mock.add_argument("--seed", type=int)
+    mock.add_argument("--require-key", help="accept only this upstream API key (tests)")
+    mock.set_defaults(func=cmd_mock_upstream)
+
+    logs = with_config(sub.add_parser("logs", help="read the request log (the finance export)"))
+    logs.add_argument("--key")
+    logs.add_argument("--model", help="model name or glob")
+    logs.add_argument("--since", help="ISO date/time or relative: 2026-11-01, 24h, 7d")
+    logs.add_argument("--until", help="ISO date/time or relative")
+    logs.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    logs.add_argument("--limit", type=int)
+    logs.set_defaults(func=cmd_logs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # until the console lands, plain `bifrost-tui` serves headless
+        args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

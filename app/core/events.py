@@ -1,0 +1,51 @@
+"""The gateway's event bus: UI-agnostic, bounded. The console and `attach` read from it; nothing here blocks."""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .records import RequestRecord
+
+log = logging.getLogger("bifrost.events")
+
+
+@dataclass(slots=True)
+class Event:
+    kind: str  # "request", "failover", "breaker", "config", ...
+    payload: Any
+    seq: int = 0
+
+
+@dataclass
+class EventBus:
+    capacity: int = 2000
+    recent_requests: deque = field(default_factory=lambda: deque(maxlen=1000))
+    events: deque = field(init=False)
+    _subscribers: list[Callable[[Event], None]] = field(default_factory=list)
+    _seq: int = 0
+
+    def __post_init__(self) -> None:
+        self.events = deque(maxlen=self.capacity)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def publish(self, kind: str, payload: Any) -> Event:
+        self._seq += 1
+        event = Event(kind, payload, self._seq)
+        if kind == "request":
+            self.recent_requests.append(payload)
+        else:
+            self.events.append(event)
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken subscriber must never break a request
+                log.exception("event subscriber failed")
+        return event
+
+    def request_done(self, record: RequestRecord) -> None:
+        self.publish("request", record)

@@ -1,0 +1,46 @@
+"""One request log row: what was asked, what served it, what it cost."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .usage import Usage
+
+
+def new_request_id() -> str:
+    """Time-ordered id: 12 hex digits of milliseconds, then 10 random hex digits."""
+    return f"req_{int(time.time() * 1000):012x}{os.urandom(5).hex()}"
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    id: str
+    ts: datetime  # UTC, when the request arrived
+    path: str
+    key_name: str | None = None
+    team: str | None = None
+    customer: str | None = None
+    requested_model: str | None = None
+    served_model: str | None = None
+    provider: str | None = None
+    provider_key: str | None = None
+    simulated: bool = False
+    stream: bool = False
+    status: int = 0
+    error_type: str | None = None
+    error_message: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_micro_usd: int | None = None  # None = unknown (model has no price), never silently zero
+    priced: bool = True  # False when the served model has no price
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    user_agent: str | None = None
+    session_id: str | None = None
+    prompt: str | None = None  # only when logging.store_content is on
+    response: str | None = None
+
+    @staticmethod
+    def now_utc() -> datetime:
+        return datetime.now(timezone.utc)

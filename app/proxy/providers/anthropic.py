@@ -1,0 +1,92 @@
+"""The Anthropic Messages API over HTTP: body forwarded untouched, SSE relayed as it arrives."""
+from __future__ import annotations
+
+import asyncio
+import random
+
+import aiohttp
+
+from ...core.config import Provider
+from ...core.secrets import SecretError
+from .base import ProviderClient, UpstreamCall, UpstreamReply, UpstreamUnavailable
+
+# Response headers worth relaying; everything else (hop-by-hop, length, encoding, cookies) is dropped.
+RELAY_HEADERS = ("content-type", "request-id", "retry-after", "x-should-retry", "x-bifrost-simulated")
+RELAY_PREFIXES = ("anthropic-ratelimit-",)
+
+
+def relay_headers(headers) -> dict[str, str]:
+    out = {}
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower in RELAY_HEADERS or lower.startswith(RELAY_PREFIXES):
+            out[lower] = value
+    return out
+
+
+class AnthropicProvider(ProviderClient):
+    def __init__(self, spec: Provider):
+        super().__init__(spec)
+        self.keys: list[tuple[str, str, int]] = []  # (name, secret, weight)
+        for key in spec.keys:
+            try:
+                self.keys.append((key.name, key.secret.resolve(), key.weight))
+            except SecretError as exc:
+                self.warnings.append(f"provider {spec.name!r} key {key.name!r} is unusable: {exc}")
+        self.session: aiohttp.ClientSession | None = None
+
+    @property
+    def available(self) -> bool:
+        return bool(self.keys)
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300)
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.timeout_s)
+        self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
+                                             skip_auto_headers=("User-Agent",))
+
+    async def close(self) -> None:
+        if self.session:
+            await self.session.close()
+
+    def pick_key(self) -> tuple[str, str]:
+        if len(self.keys) == 1:
+            return self.keys[0][:2]
+        name, secret, _ = random.choices(self.keys, weights=[k[2] for k in self.keys])[0]
+        return name, secret
+
+    async def _post(self, call: UpstreamCall) -> tuple[aiohttp.ClientResponse, str]:
+        key_name, secret = self.pick_key()
+        headers = dict(call.headers)
+        headers["x-api-key"] = secret
+        headers.setdefault("anthropic-version", "2023-06-01")
+        headers["content-type"] = "application/json"
+        url = f"{self.spec.base_url}{call.path}" + (f"?{call.query}" if call.query else "")
+        try:
+            resp = await self.session.post(url, data=call.body, headers=headers)
+        except asyncio.TimeoutError:
+            raise UpstreamUnavailable(504, f"provider {self.name} did not answer in time", key_name) from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(502, f"provider {self.name} is unreachable ({type(exc).__name__})",
+                                      key_name) from None
+        return resp, key_name
+
+    async def messages(self, call: UpstreamCall) -> UpstreamReply:
+        resp, key_name = await self._post(call)
+        headers = relay_headers(resp.headers)
+        if call.stream and resp.status == 200 and resp.content_type == "text/event-stream":
+            return UpstreamReply(resp.status, headers, chunks=resp.content.iter_any(), close=resp.close,
+                                 provider_key=key_name)
+        try:
+            body = await resp.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            resp.close()
+            raise UpstreamUnavailable(502, f"provider {self.name} dropped the response", key_name) from None
+        resp.release()
+        return UpstreamReply(resp.status, headers, body=body, provider_key=key_name)
+
+    async def count_tokens(self, call: UpstreamCall) -> UpstreamReply | None:
+        reply = await self.messages(call)
+        if reply.status in (404, 405):
+            return None
+        return reply

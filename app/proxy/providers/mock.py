@@ -1,0 +1,26 @@
+"""The built-in simulated provider (`type: mock`), served in-process by the mock engine. Labelled as simulated."""
+from __future__ import annotations
+
+import json
+
+from ...core.config import Provider
+from ...mock.engine import MockEngine, MockSettings
+from .base import ProviderClient, UpstreamCall, UpstreamReply
+
+
+class MockProvider(ProviderClient):
+    simulated = True
+
+    def __init__(self, spec: Provider):
+        super().__init__(spec)
+        self.engine = MockEngine(MockSettings.from_mapping(spec.mock))
+
+    async def messages(self, call: UpstreamCall) -> UpstreamReply:
+        reply = await self.engine.messages(call.body_json)
+        return UpstreamReply(reply.status, dict(reply.headers), body=reply.body, chunks=reply.chunks,
+                             provider_key="simulated")
+
+    async def count_tokens(self, call: UpstreamCall) -> UpstreamReply | None:
+        body = json.dumps(self.engine.count_tokens(call.body_json)).encode()
+        return UpstreamReply(200, {"content-type": "application/json", "x-bifrost-simulated": "true"}, body=body,
+                             provider_key="simulated")

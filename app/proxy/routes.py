@@ -1,0 +1,117 @@
+"""The HTTP surface: Anthropic routes, pre-warm pings, health and metrics."""
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from ..mock.engine import estimate_tokens
+from .errors import anthropic_error
+from .gateway import Gateway
+from .pipeline import (GATEWAY, Refusal, attribute, authenticate, forward_headers, handle_messages, parse_body,
+                       start_record)
+from .providers.base import UpstreamCall, UpstreamUnavailable
+
+STARTED = web.AppKey("started", float)
+
+
+async def handle_count_tokens(request: web.Request) -> web.Response:
+    """Forwarded when the provider counts; else a local estimate. Never a 404."""
+    gw: Gateway = request.app[GATEWAY]
+    started = time.perf_counter()
+    record = start_record(request, "/v1/messages/count_tokens")
+    try:
+        entry = authenticate(gw, request)
+        attribute(record, entry)
+        raw = await request.read()
+        body = parse_body(raw)
+        record.requested_model = record.served_model = body["model"]
+        provider = gw.provider_for(entry, body["model"])
+        reply = None
+        if provider is not None:
+            record.provider, record.simulated = provider.name, provider.simulated
+            call = UpstreamCall("/v1/messages/count_tokens", request.query_string, raw, body, body["model"], False,
+                                forward_headers(request))
+            try:
+                reply = await provider.count_tokens(call)
+            except UpstreamUnavailable:
+                reply = None
+        if reply is None or reply.status >= 500:
+            record.status, record.provider_key = 200, "local-estimate"
+            return web.json_response({"input_tokens": estimate_tokens(body)})
+        record.status, record.provider_key = reply.status, reply.provider_key
+        return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+    except Refusal as refusal:
+        record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
+            "gateway_refused", refusal.message
+        return refusal.response()
+    finally:
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        record.cost_micro_usd = 0  # counting tokens is free
+        gw.finish(record)
+
+
+async def handle_models(request: web.Request) -> web.Response:
+    """The models this key may use, in Anthropic's list format."""
+    gw: Gateway = request.app[GATEWAY]
+    try:
+        entry = authenticate(gw, request)
+    except Refusal as refusal:
+        return refusal.response()
+    data = []
+    for price in gw.prices.models(provider="anthropic"):
+        if entry.allows(price.name) and gw.provider_for(entry, price.name) is not None:
+            data.append({"type": "model", "id": price.name, "display_name": price.name,
+                         "created_at": "1970-01-01T00:00:00Z"})
+    return web.json_response({"data": data, "has_more": False,
+                              "first_id": data[0]["id"] if data else None,
+                              "last_id": data[-1]["id"] if data else None})
+
+
+async def handle_ping(request: web.Request) -> web.Response:
+    return web.Response(text="bifrost-tui gateway\n")
+
+
+async def handle_health(request: web.Request) -> web.Response:
+    gw: Gateway = request.app[GATEWAY]
+    return web.json_response({
+        "status": "ok", "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
+        "in_flight": gw.metrics.in_flight, "log_rows_pending": len(gw.writer.pending),
+        "providers": [{"name": p.name, "type": p.spec.type, "available": p.available, "simulated": p.simulated}
+                      for p in gw.providers],
+    })
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    gw: Gateway = request.app[GATEWAY]
+    return web.Response(text=gw.metrics.render(), content_type="text/plain", charset="utf-8",
+                        headers={"x-prometheus-format": "0.0.4"})
+
+
+@web.middleware
+async def anthropic_shaped_errors(request: web.Request, handler):
+    """Unknown paths, wrong methods and oversized bodies get Anthropic-shaped JSON, not HTML."""
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        return anthropic_error(413, "Request body too large for this gateway.")
+    except web.HTTPNotFound:
+        return anthropic_error(404, f"Not found: {request.method} {request.path}")
+    except web.HTTPMethodNotAllowed as exc:
+        return anthropic_error(405, f"Method {request.method} not allowed on {request.path}; "
+                                    f"use {', '.join(sorted(exc.allowed_methods))}.", error_type="invalid_request_error")
+
+
+def build_app(gateway: Gateway, *, client_max_size: int = 64 * 1024 * 1024) -> web.Application:
+    app = web.Application(client_max_size=client_max_size, middlewares=[anthropic_shaped_errors])
+    app[GATEWAY] = gateway
+    app[STARTED] = time.monotonic()
+    for prefix in ("/anthropic", ""):
+        app.router.add_post(f"{prefix}/v1/messages", handle_messages)
+        app.router.add_post(f"{prefix}/v1/messages/count_tokens", handle_count_tokens)
+        app.router.add_get(f"{prefix}/v1/models", handle_models)
+    for path in ("/", "/anthropic", "/anthropic/", "/api/hello", "/anthropic/api/hello"):
+        app.router.add_get(path, handle_ping)  # GET routes answer HEAD too (Claude Code pre-warms with HEAD)
+    app.router.add_get("/health", handle_health)
+    app.router.add_get("/metrics", handle_metrics)
+    return app

@@ -1,0 +1,26 @@
+"""Times given on the command line: ISO dates/times in the team's timezone, or relative (24h, 7d, 30m)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+RELATIVE = re.compile(r"^(\d+)([mhdw])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(text: str | None, tz: ZoneInfo, now: datetime | None = None) -> datetime | None:
+    """A UTC datetime; a date or naive time is read in `tz`. Raises ValueError with the accepted forms."""
+    if not text:
+        return None
+    now = now or datetime.now(timezone.utc)
+    m = RELATIVE.match(text.strip())
+    if m:
+        return now - timedelta(**{UNITS[m.group(2)]: int(m.group(1))})
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"cannot read time {text!r}: use 2026-11-01, 2026-11-01T09:30, or relative 30m/24h/7d/2w") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(timezone.utc)

@@ -1,0 +1,92 @@
+"""Write-behind queue for the request log: the request path appends, a task writes batches.
+
+`put()` never awaits. A background task flushes every `interval` seconds (or sooner when
+`batch` rows wait) in one transaction. `close()` drains everything; a failed write keeps the
+rows and retries, so nothing is dropped while the process lives.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import aiosqlite
+
+from ..core.records import RequestRecord
+from .request_log import INSERT_SQL, record_to_row
+from .schema import SCHEMA
+
+log = logging.getLogger("bifrost.store")
+
+
+class RequestLogWriter:
+    def __init__(self, path: Path, *, interval: float = 0.2, batch: int = 500):
+        self.path = path
+        self.interval = interval
+        self.batch = batch
+        self.pending: list[tuple] = []
+        self.written = 0
+        self._db: aiosqlite.Connection | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._closing = False
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path)
+        await self._db.executescript(SCHEMA)
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.commit()
+        self._task = asyncio.create_task(self._run(), name="request-log-writer")
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        assert self._db is not None, "RequestLogWriter.open() first"
+        return self._db
+
+    def put(self, record: RequestRecord) -> None:
+        self.pending.append(record_to_row(record))
+        if len(self.pending) >= self.batch:
+            self._wake.set()
+
+    async def flush(self) -> None:
+        while self.pending:
+            rows, self.pending = self.pending, []
+            try:
+                await self.db.executemany(INSERT_SQL, rows)
+                await self.db.commit()
+                self.written += len(rows)
+            except Exception:
+                self.pending[:0] = rows  # keep them, in order; retried on the next tick
+                raise
+
+    async def _run(self) -> None:
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("request log write failed; %d rows kept for retry", len(self.pending))
+                await asyncio.sleep(1.0)
+
+    async def close(self) -> None:
+        """Drain the queue (retrying a few times) and close the database."""
+        self._closing = True
+        self._wake.set()
+        if self._task:
+            await asyncio.gather(self._task, return_exceptions=True)
+        for attempt in range(5):
+            try:
+                await self.flush()
+                break
+            except Exception:
+                log.exception("request log drain failed (attempt %d); retrying", attempt + 1)
+                await asyncio.sleep(0.5)
+        if self.pending:
+            log.error("request log: %d rows could not be written at shutdown", len(self.pending))
+        await self.db.close()
+        self._db = None

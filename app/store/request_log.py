@@ -1,0 +1,56 @@
+"""The request log in SQLite: rows in (batched), rows out (for `bifrost-tui logs` and reports)."""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..core.records import RequestRecord
+from .schema import LOG_COLUMNS, SCHEMA
+
+INSERT_SQL = f"INSERT OR IGNORE INTO request_log ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
+
+
+def iso_utc(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def record_to_row(r: RequestRecord) -> tuple:
+    u = r.usage
+    return (
+        r.id, iso_utc(r.ts), r.path, r.key_name, r.team, r.customer, r.requested_model, r.served_model,
+        r.provider, r.provider_key, int(r.simulated), int(r.stream), r.status, r.error_type, r.error_message,
+        u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens,
+        r.cost_micro_usd, int(r.priced), round(r.latency_ms, 3), None if r.ttft_ms is None else round(r.ttft_ms, 3),
+        r.user_agent, r.session_id, r.prompt, r.response,
+    )
+
+
+def open_sync(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with the schema applied, for CLI readers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def query_log(conn: sqlite3.Connection, *, key: str | None = None, model: str | None = None,
+              since: datetime | None = None, until: datetime | None = None, limit: int | None = None) -> list[sqlite3.Row]:
+    where, args = [], []
+    if key:
+        where.append("key_name = ?")
+        args.append(key)
+    if model:
+        where.append("(requested_model GLOB ? OR served_model GLOB ?)")
+        args += [model, model]
+    if since:
+        where.append("ts >= ?")
+        args.append(iso_utc(since))
+    if until:
+        where.append("ts < ?")
+        args.append(iso_utc(until))
+    sql = "SELECT * FROM request_log" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return conn.execute(sql, args).fetchall()

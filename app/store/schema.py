@@ -1,0 +1,37 @@
+"""SQLite schema of the request log (and, as later features land, their tables), applied idempotently."""
+from __future__ import annotations
+
+LOG_COLUMNS = (
+    "id", "ts", "path", "key_name", "team", "customer", "requested_model", "served_model", "provider",
+    "provider_key", "simulated", "stream", "status", "error_type", "error_message", "input_tokens",
+    "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cost_micro_usd",
+    "priced", "latency_ms", "ttft_ms", "user_agent", "session_id", "prompt", "response",
+)
+
+SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS request_log (
+    id TEXT PRIMARY KEY,
+    ts TEXT NOT NULL,                 -- UTC, ISO 8601 with microseconds and Z: sorts as time
+    path TEXT NOT NULL,
+    key_name TEXT, team TEXT, customer TEXT,
+    requested_model TEXT, served_model TEXT, provider TEXT, provider_key TEXT,
+    simulated INTEGER NOT NULL DEFAULT 0,
+    stream INTEGER NOT NULL DEFAULT 0,
+    status INTEGER NOT NULL,
+    error_type TEXT, error_message TEXT,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_micro_usd INTEGER,           -- NULL = unknown (no price for the model)
+    priced INTEGER NOT NULL DEFAULT 1,
+    latency_ms REAL NOT NULL,
+    ttft_ms REAL,
+    user_agent TEXT, session_id TEXT,
+    prompt TEXT, response TEXT
+);
+CREATE INDEX IF NOT EXISTS request_log_ts ON request_log (ts);
+CREATE INDEX IF NOT EXISTS request_log_key_ts ON request_log (key_name, ts);
+"""
