@@ -5,7 +5,6 @@ import argparse
 import asyncio
 import logging
 import sys
-from pathlib import Path
 
 from .core.config import Config, load_config
 from .core.config_source import ConfigError, find_config

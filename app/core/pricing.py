@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ _DATED = re.compile(r"^(?P<base>.+)-\d{8}$")
 _SUFFIX = re.compile(r"(\[[^\[\]]*\]|-latest)$")  # "[1m]"-style context suffix, or "-latest"
 _BEDROCK = re.compile(r"^(?:[a-z]{2,10}\.)?anthropic\.(?P<id>.+?)(?:-v\d+(?::\d+)?)?$")
 _MEMO_LIMIT = 4096
+_EXACT = Context(prec=60)  # token counts x rates stay exact whatever the ambient decimal context
 
 
 class PricingError(ValueError):
@@ -192,15 +193,16 @@ class PriceTable:
             return None
         long = price.long_context is not None and usage.total_input_tokens > price.long_context_above
         r = price.long_context if long else price.rates
-        parts = (
-            Decimal(usage.input_tokens) * r.input,
-            Decimal(usage.output_tokens) * r.output,
-            Decimal(usage.cache_read_tokens) * r.cache_read,
-            Decimal(usage.cache_write_5m_tokens) * r.cache_write_5m
-            + Decimal(usage.cache_write_1h_tokens) * r.cache_write_1h,
-        )
-        return Cost(*(_round(p) for p in parts), total_micro_usd=_round(sum(parts, Decimal(0))),
-                    long_context=long)
+        with localcontext(_EXACT):
+            parts = (
+                Decimal(usage.input_tokens) * r.input,
+                Decimal(usage.output_tokens) * r.output,
+                Decimal(usage.cache_read_tokens) * r.cache_read,
+                Decimal(usage.cache_write_5m_tokens) * r.cache_write_5m
+                + Decimal(usage.cache_write_1h_tokens) * r.cache_write_1h,
+            )
+            total = sum(parts, Decimal(0))
+        return Cost(*(_round(p) for p in parts), total_micro_usd=_round(total), long_context=long)
 
     def models(self, provider: str | None = None) -> list[ModelPrice]:
         return [p for p in self._prices.values() if provider is None or p.provider == provider]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import os
 import random
@@ -20,13 +19,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from ..core.tokens import estimate_tokens, scan_prompt, block_text
+
 DEFAULT_REPLY = "Hello from the bifrost-tui simulated provider."
-_MESSAGE_OVERHEAD_TOKENS = 4  # role markers and separators, per message
 _CACHE_ENTRIES = 1024
 _DELTA_TOKENS = 4  # tokens per streamed content_block_delta
 _tokens = re.compile(r"\s*\S{1,4}|\s+").findall  # a "token": up to 4 visible chars with leading space
 _RUN_RE = re.compile(r"\brun\s+([^\n]+)")
-_BILLING_PREFIX = "x-anthropic-billing-header:"  # Claude Code's per-request system block
 _SIMULATED_MODELS = (
     ("claude-opus-4-8", "Claude Opus 4.8 (simulated)"),
     ("claude-sonnet-5", "Claude Sonnet 5 (simulated)"),
@@ -87,90 +86,6 @@ class MockReply:
     headers: dict[str, str]
     body: bytes | None = None  # non-streaming replies and errors
     chunks: AsyncIterator[bytes] | None = None  # streaming: one complete SSE event per item
-
-
-# --------------------------------------------------------------------------- token estimates
-
-
-@dataclass
-class _Scan:
-    chars: int = 0
-    messages: int = 0
-    breakpoints: list[tuple[int, bytes, str]] = dataclasses.field(default_factory=list)  # tokens, digest, ttl
-
-    @property
-    def tokens(self) -> int:
-        return (self.chars + 3) // 4 + _MESSAGE_OVERHEAD_TOKENS * self.messages
-
-
-def _scan(body: dict, *, fingerprint: bool) -> _Scan:
-    """One pass over tools, system, then messages (Anthropic's cache order).
-
-    Counts characters; with ``fingerprint``, also hashes the text as it goes and records the token count
-    and digest of the prefix ending at each block carrying ``cache_control``.
-    """
-    scan = _Scan()
-    hasher = hashlib.blake2b(str(body.get("model")).encode(), digest_size=16) if fingerprint else None
-
-    def add(text: str, block: object, *, hashed: bool = True) -> None:
-        scan.chars += len(text)
-        if hasher is None:
-            return
-        if hashed:
-            hasher.update(text.encode("utf-8", "surrogatepass") + b"\x1f")
-        cache_control = block.get("cache_control") if isinstance(block, dict) else None
-        if isinstance(cache_control, dict):
-            scan.breakpoints.append((scan.tokens, hasher.digest(), str(cache_control.get("ttl", "5m"))))
-
-    for tool in body.get("tools") or ():
-        if isinstance(tool, dict):
-            schema = tool.get("input_schema")
-            schema_text = json.dumps(schema, separators=(",", ":")) if schema is not None else ""
-            add(f"{tool.get('name', '')}{tool.get('description', '')}{schema_text}", tool)
-    system = body.get("system")
-    if isinstance(system, str):
-        add(system, None)
-    elif isinstance(system, list):
-        for block in system:
-            text = _block_text(block)
-            # The billing block changes on every Claude Code request; keep it out of the fingerprint.
-            add(text, block, hashed=not text.startswith(_BILLING_PREFIX))
-    for message in body.get("messages") or ():
-        if not isinstance(message, dict):
-            continue
-        scan.messages += 1
-        if hasher is not None:
-            hasher.update(f"\x00{message.get('role')}\x00".encode())
-        content = message.get("content")
-        if isinstance(content, str):
-            add(content, None)
-        elif isinstance(content, list):
-            for block in content:
-                add(_block_text(block), block)
-    return scan
-
-
-def _block_text(block: object) -> str:
-    """The text a content block contributes: text, tool_use input JSON, tool_result content."""
-    if isinstance(block, str):
-        return block
-    if not isinstance(block, dict):
-        return ""
-    kind = block.get("type")
-    if kind == "tool_use":
-        return f"{block.get('name', '')}{json.dumps(block.get('input'), separators=(',', ':'))}"
-    if kind == "tool_result":
-        content = block.get("content")
-        if isinstance(content, list):
-            return "".join(_block_text(part) for part in content)
-        return content if isinstance(content, str) else ""
-    text = block.get("text", block.get("thinking", ""))
-    return text if isinstance(text, str) else ""
-
-
-def estimate_tokens(body: dict) -> int:
-    """Cheap deterministic input-token estimate (~4 chars/token + per-message overhead)."""
-    return _scan(body, fingerprint=False).tokens
 
 
 # --------------------------------------------------------------------------- the engine
@@ -255,7 +170,7 @@ class MockEngine:
     def _input_usage(self, body: dict) -> dict:
         """Input usage with simulated prompt caching: the longest already-seen breakpoint prefix is read,
         the rest of the cacheable prefix is written (split by each breakpoint's ttl)."""
-        scan = _scan(body, fingerprint=True)
+        scan = scan_prompt(body, fingerprint=True)
         created = {"5m": 0, "1h": 0}
         read = 0
         for tokens, digest, _ in reversed(scan.breakpoints):
@@ -304,7 +219,7 @@ def _reply_content(body: dict, reply_text: str) -> tuple[list[dict], str, int]:
     is_user = isinstance(last, dict) and last.get("role") == "user"
     results = [b for b in blocks if b.get("type") == "tool_result"] if is_user else []
     if results:
-        reply_text = f"tool result received: {_block_text(results[-1]).strip()[:200]}"
+        reply_text = f"tool result received: {block_text(results[-1]).strip()[:200]}"
     elif is_user and body.get("tools"):
         texts = [b["text"] for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str)]
         match = _RUN_RE.search(texts[-1]) if texts else None

@@ -5,7 +5,7 @@ import time
 
 from aiohttp import web
 
-from ..mock.engine import estimate_tokens
+from ..core.tokens import estimate_tokens
 from .errors import anthropic_error
 from .gateway import Gateway
 from .pipeline import (GATEWAY, Refusal, attribute, authenticate, forward_headers, handle_messages, parse_body,
