@@ -280,7 +280,7 @@ class _Parser:
             raise ConfigError(self.doc.source, self.issues)
         sqlite_path = Path(sqlite).expanduser()
         if not sqlite_path.is_absolute():
-            sqlite_path = self.base_dir / sqlite_path
+            sqlite_path = self.base_dir.resolve() / sqlite_path
         return Config(self.doc.source, server, sqlite_path, currency, tz, providers, customers, teams, vkeys,
                       pricing, self.string(top, "pricing_file", ()), logging_cfg)
 

@@ -40,6 +40,7 @@ class RequestRecord:
     session_id: str | None = None
     prompt: str | None = None  # only when logging.store_content is on
     response: str | None = None
+    charges: list = field(default_factory=list)  # ledger Charges, persisted with the row in one transaction
 
     @staticmethod
     def now_utc() -> datetime:

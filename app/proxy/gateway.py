@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from ..core.config import Config
 from ..core.directory import Directory, KeyEntry
 from ..core.events import EventBus
+from ..core.governance import Governor
+from ..core.ledger import Ledger
 from ..core.metrics import Metrics
 from ..core.pricing import PriceTable
 from ..core.records import RequestRecord
+from ..core.secrets import SecretError
+from ..core.entity_dicts import EntityInvalid, parse_budgets, parse_entity
+from ..store.counters import load_counters, seed_counters
+from ..store.entities import ensure_schema, load_entities
 from ..store.log_writer import RequestLogWriter
 from .providers import build_provider
 from .providers.base import ProviderClient
@@ -24,8 +32,14 @@ class Gateway:
         self.metrics = Metrics()
         self.events = EventBus()
         self.writer = RequestLogWriter(config.sqlite_path)
+        self.tz = ZoneInfo(config.timezone)
+        self.ledger = Ledger(self.tz, config.currency)
+        self.governor = Governor(self.ledger, self.prices)
+        self.apply_budgets()
         self.providers: list[ProviderClient] = []
         self.warnings: list[str] = list(self.directory.warnings)
+        self.entity_source: dict[tuple[str, str], str] = {}
+        self.admin_token = self._admin_token()
         self._unpriced_warned: set[str] = set()
         for spec in config.providers:
             client = build_provider(spec)
@@ -36,8 +50,95 @@ class Gateway:
             self.warnings.extend(client.warnings)
             self.providers.append(client)
 
+    def _admin_token(self) -> str | None:
+        ref = self.config.server.admin_token
+        if ref is None:
+            self.warnings.append("management API disabled: no server.admin_token in the config")
+            return None
+        try:
+            token = ref.resolve()
+        except SecretError as exc:
+            self.warnings.append(f"management API disabled: {exc}")
+            return None
+        if self.directory.authenticate(token) is not None:
+            self.warnings.append("management API disabled: server.admin_token equals a virtual key")
+            return None
+        return token
+
+    def apply_budgets(self) -> None:
+        """(Re)load every entity's budgets into the ledger; spend of budgets that stay is kept."""
+        for spec in self.config.providers:
+            self.ledger.set_budgets("provider", spec.name, spec.budgets)
+        for customer in self.config.customers:
+            self.ledger.set_budgets("customer", customer.name, customer.budgets)
+        for team in self.config.teams:
+            self.ledger.set_budgets("team", team.name, team.budgets)
+        for entry in self.directory.by_name.values():
+            self.ledger.set_budgets("key", entry.name, entry.spec.budgets)
+
+    def rebuild(self) -> None:
+        """After an entity changed: re-index keys and re-apply budgets (spend is kept)."""
+        self.directory = Directory(self.config)
+        self.apply_budgets()
+
+    def overlay(self, stored: list[tuple[str, str, dict, bool]]) -> None:
+        """Apply entities stored through the API/console over the config file's (the stored version wins)."""
+        lists = {"customer": self.config.customers, "team": self.config.teams, "virtual_key": self.config.virtual_keys}
+        for kind, name, spec, deleted in stored:
+            if kind == "provider_budgets":
+                provider = self.config.provider(name)
+                if provider is not None:
+                    provider.budgets = parse_budgets(spec.get("budgets", []))
+                continue
+            items = lists.get(kind)
+            if items is None:
+                continue
+            items[:] = [item for item in items if item.name != name]
+            self.entity_source[(kind, name)] = "api"
+            if deleted:
+                continue
+            try:
+                items.append(parse_entity(kind, spec, providers={p.name for p in self.config.providers},
+                                          customers={c.name for c in self.config.customers},
+                                          teams={t.name for t in self.config.teams}))
+            except EntityInvalid as exc:
+                self.warnings.append(f"stored {kind} {name!r} is invalid and was skipped: {exc}")
+
     async def start(self) -> None:
         await self.writer.open()
+        await ensure_schema(self.writer.db)
+        self.overlay(await load_entities(self.writer.db))
+        self.rebuild()
+        now = datetime.now(timezone.utc)
+        await load_counters(self.writer.db, self.ledger, now)
+        await seed_counters(self.writer.db, self.ledger, now)
+
+    async def reload(self, config: Config) -> list[str]:
+        """Take a re-read config file: entities, budgets and limits change at once; spend is kept.
+        Providers, storage and the listener need a restart (reported back, not applied)."""
+        notes = []
+        if [(p.name, p.type, p.base_url) for p in config.providers] != \
+                [(p.name, p.type, p.base_url) for p in self.config.providers]:
+            notes.append("provider list or URLs changed: restart to apply")
+        for spec in config.providers:  # budgets of known providers apply now
+            current = self.config.provider(spec.name)
+            if current is not None:
+                current.budgets = spec.budgets
+        self.config.customers, self.config.teams = config.customers, config.teams
+        self.config.virtual_keys = config.virtual_keys
+        async with self.writer.lock:
+            stored = await load_entities(self.writer.db)
+        self.entity_source.clear()
+        self.overlay(stored)
+        self.rebuild()
+        await self.reseed()
+        return notes
+
+    async def reseed(self) -> None:
+        """After budgets changed at run time: give new budgets their window's spend from the log."""
+        async with self.writer.lock:
+            await self.writer._flush_locked()
+            await seed_counters(self.writer.db, self.ledger, datetime.now(timezone.utc))
         for client in self.providers:
             await client.start()
         for warning in self.warnings:

@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from ..core.directory import KeyEntry
+from ..core.governance import Admission, Refused
 from ..core.records import RequestRecord, new_request_id
 from ..core.usage import StreamUsage, Usage
 from .auth import presented_keys
@@ -36,14 +37,22 @@ def forward_headers(request: web.Request) -> dict[str, str]:
 
 
 class Refusal(Exception):
-    """A request answered by the gateway itself with an error (auth, bad body, no provider)."""
+    """A request answered by the gateway itself with an error (auth, bad body, no provider, governance)."""
 
-    def __init__(self, status: int, message: str, error_type: str | None = None):
+    def __init__(self, status: int, message: str, error_type: str | None = None, *,
+                 retry_after: int | None = None, should_retry: bool | None = None):
         super().__init__(message)
         self.status, self.message, self.error_type = status, message, error_type
+        self.retry_after, self.should_retry = retry_after, should_retry
+
+    @classmethod
+    def of(cls, refused: Refused) -> "Refusal":
+        return cls(refused.status, refused.message, refused.error_type, retry_after=refused.retry_after,
+                   should_retry=refused.should_retry)
 
     def response(self) -> web.Response:
-        return anthropic_error(self.status, self.message, error_type=self.error_type)
+        return anthropic_error(self.status, self.message, error_type=self.error_type,
+                               retry_after=self.retry_after, retry=self.should_retry)
 
 
 def authenticate(gw: Gateway, request: web.Request) -> KeyEntry:
@@ -84,13 +93,23 @@ def attribute(record: RequestRecord, entry: KeyEntry) -> None:
     record.customer = entry.customer.name if entry.customer else None
 
 
+class Served:
+    """What the request path holds besides the log row: the budget admission to settle."""
+
+    __slots__ = ("admission",)
+
+    def __init__(self) -> None:
+        self.admission: Admission | None = None
+
+
 async def handle_messages(request: web.Request) -> web.StreamResponse:
     gw = request.app[GATEWAY]
     started = time.perf_counter()
     record = start_record(request, "/v1/messages")
+    served = Served()
     gw.metrics.in_flight += 1
     try:
-        return await serve_messages(request, gw, record, started)
+        return await serve_messages(request, gw, record, started, served)
     except Refusal as refusal:
         record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
             "gateway_refused", refusal.message
@@ -99,10 +118,13 @@ async def handle_messages(request: web.Request) -> web.StreamResponse:
         gw.metrics.in_flight -= 1
         record.latency_ms = (time.perf_counter() - started) * 1000
         gw.price(record)
+        if served.admission is not None:  # settle exactly once, whatever happened above
+            record.charges = gw.governor.settle(served.admission, record.usage, record.cost_micro_usd)
         gw.finish(record)
 
 
-async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecord, started: float):
+async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecord, started: float,
+                         served: Served):
     entry = authenticate(gw, request)
     attribute(record, entry)
     raw = await request.read()
@@ -112,10 +134,17 @@ async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecor
     record.stream = bool(body.get("stream"))
     if gw.config.logging.store_content:
         record.prompt = raw[:CONTENT_CAP].decode("utf-8", "replace")
+    refused = gw.governor.check_access(entry, model, record.ts)
+    if refused:
+        raise Refusal.of(refused)
     provider = gw.provider_for(entry, model)
     if provider is None:
         raise Refusal(404, f"No provider of this gateway serves model {model!r}.", "not_found_error")
     record.provider, record.simulated = provider.name, provider.simulated
+    admission = gw.governor.admit(entry, provider.name, model, body, now=record.ts)
+    if isinstance(admission, Refused):
+        raise Refusal.of(admission)
+    served.admission = admission
     call = UpstreamCall("/v1/messages", request.query_string, raw, body, model, record.stream,
                         forward_headers(request))
     try:

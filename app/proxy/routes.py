@@ -6,6 +6,8 @@ import time
 from aiohttp import web
 
 from ..core.tokens import estimate_tokens
+from ..service.admin import AdminService
+from .admin_routes import add_admin_routes
 from .errors import anthropic_error
 from .gateway import Gateway
 from .pipeline import (GATEWAY, Refusal, attribute, authenticate, forward_headers, handle_messages, parse_body,
@@ -114,4 +116,5 @@ def build_app(gateway: Gateway, *, client_max_size: int = 64 * 1024 * 1024) -> w
         app.router.add_get(path, handle_ping)  # GET routes answer HEAD too (Claude Code pre-warms with HEAD)
     app.router.add_get("/health", handle_health)
     app.router.add_get("/metrics", handle_metrics)
+    add_admin_routes(app, AdminService(gateway))
     return app

@@ -7,7 +7,10 @@ import signal
 
 from aiohttp import web
 
-from ..core.config import Config
+from pathlib import Path
+
+from ..core.config import Config, load_config
+from ..core.config_source import ConfigError
 from .gateway import Gateway
 from .routes import build_app
 
@@ -51,6 +54,7 @@ class GatewayServer:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload_from_file()))
         await self.start()
         if on_ready:
             on_ready(self)
@@ -59,5 +63,20 @@ class GatewayServer:
             log.info("stopping: finishing in-flight requests and writing the request log")
         finally:
             await self.stop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+
+    async def reload_from_file(self) -> None:
+        """SIGHUP in headless mode: re-read the config file; a broken file changes nothing."""
+        source = Path(self.config.source)
+        if not source.is_file():
+            log.warning("reload: the embedded default config has no file to re-read")
+            return
+        try:
+            fresh = load_config(source)
+        except ConfigError as exc:
+            log.error("reload refused, the config has problems:\n%s", exc)
+            return
+        for note in await self.gateway.reload(fresh):
+            log.warning("reload: %s", note)
+        log.info("reload: config re-read from %s; spend counters kept", source)

@@ -14,7 +14,7 @@ import aiosqlite
 
 from ..core.records import RequestRecord
 from .request_log import INSERT_SQL, record_to_row
-from .schema import SCHEMA
+from .schema import COUNTER_UPSERT_SQL, SCHEMA
 
 log = logging.getLogger("bifrost.store")
 
@@ -25,11 +25,13 @@ class RequestLogWriter:
         self.interval = interval
         self.batch = batch
         self.pending: list[tuple] = []
+        self.pending_charges: list[tuple] = []
         self.written = 0
         self._db: aiosqlite.Connection | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._closing = False
+        self.lock = asyncio.Lock()  # one transaction at a time on the shared connection
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,18 +48,28 @@ class RequestLogWriter:
 
     def put(self, record: RequestRecord) -> None:
         self.pending.append(record_to_row(record))
+        for c in record.charges:
+            self.pending_charges.append((c.ref.level, c.ref.entity, c.ref.period, c.window_key, c.amount))
         if len(self.pending) >= self.batch:
             self._wake.set()
 
     async def flush(self) -> None:
-        while self.pending:
+        async with self.lock:
+            await self._flush_locked()
+
+    async def _flush_locked(self) -> None:
+        while self.pending or self.pending_charges:
             rows, self.pending = self.pending, []
-            try:
+            charges, self.pending_charges = self.pending_charges, []
+            try:  # log rows and the spend they caused land together or not at all
                 await self.db.executemany(INSERT_SQL, rows)
+                await self.db.executemany(COUNTER_UPSERT_SQL, charges)
                 await self.db.commit()
                 self.written += len(rows)
             except Exception:
+                await self.db.rollback()
                 self.pending[:0] = rows  # keep them, in order; retried on the next tick
+                self.pending_charges[:0] = charges
                 raise
 
     async def _run(self) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..core.records import RequestRecord
 from .schema import LOG_COLUMNS, SCHEMA
 
-INSERT_SQL = f"INSERT OR IGNORE INTO request_log ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
+INSERT_SQL = f"INSERT INTO request_log ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
 
 
 def iso_utc(ts: datetime) -> str:

@@ -34,4 +34,19 @@ CREATE TABLE IF NOT EXISTS request_log (
 );
 CREATE INDEX IF NOT EXISTS request_log_ts ON request_log (ts);
 CREATE INDEX IF NOT EXISTS request_log_key_ts ON request_log (key_name, ts);
+-- Settled spend per budget window, in micro-USD. Written in the same transaction as the log rows
+-- that caused it, so `bifrost-tui verify` can rebuild and compare it from request_log.
+CREATE TABLE IF NOT EXISTS budget_counters (
+    level TEXT NOT NULL,              -- key | team | customer | provider
+    entity TEXT NOT NULL,
+    period TEXT NOT NULL,             -- 1d 1w 1M 1Y, or 5h / 7d for rolling windows
+    window_key TEXT NOT NULL,         -- e.g. 1M:2026-11, or rolling:5h:<epoch minute>
+    spent_micro_usd INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (level, entity, period, window_key)
+);
+"""
+
+COUNTER_UPSERT_SQL = """
+INSERT INTO budget_counters (level, entity, period, window_key, spent_micro_usd) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (level, entity, period, window_key) DO UPDATE SET spent_micro_usd = spent_micro_usd + excluded.spent_micro_usd
 """

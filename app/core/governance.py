@@ -1,0 +1,157 @@
+"""Governance decisions for one request: may this key use this model now, within its limits and budgets?
+
+Errors are written for a developer reading Claude Code's terminal, which prints them verbatim.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .config import RateLimit
+from .directory import KeyEntry
+from .ledger import BudgetState, Charge, Denial, Ledger, Reservation
+from .money import format_money
+from .pricing import PriceTable
+from .ratelimit import Permit, RateLimiter, Throttle
+from .tokens import estimate_tokens
+from .usage import Usage
+from .windows import format_reset
+
+COLD_START_OUTPUT_TOKENS = 4096  # expected output before a key/model has any history (never max_tokens)
+OUTPUT_HISTORY = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    status: int
+    error_type: str
+    message: str
+    retry_after: int | None = None
+    should_retry: bool | None = None  # None: the status decides
+
+
+@dataclass(slots=True)
+class Admission:
+    key: KeyEntry
+    model: str
+    input_tokens: int
+    output_tokens: int
+    estimate: int  # micro-USD reserved
+    reservation: Reservation
+    permit: Permit | None
+    charges: list[Charge] = field(default_factory=list)
+
+
+class OutputEstimator:
+    """Expected output tokens per (key, model): the largest of the recent requests, within max_tokens."""
+
+    def __init__(self) -> None:
+        self.history: dict[tuple[str, str], deque] = defaultdict(lambda: deque(maxlen=OUTPUT_HISTORY))
+
+    def expect(self, key: str, model: str, max_tokens: int | None) -> int:
+        seen = self.history.get((key, model))
+        guess = max(seen) if seen else COLD_START_OUTPUT_TOKENS
+        return min(guess, max_tokens) if isinstance(max_tokens, int) and max_tokens > 0 else guess
+
+    def learn(self, key: str, model: str, output_tokens: int) -> None:
+        self.history[(key, model)].append(output_tokens)
+
+
+class Governor:
+    def __init__(self, ledger: Ledger, prices: PriceTable, limiter: RateLimiter | None = None):
+        self.ledger = ledger
+        self.prices = prices
+        self.limiter = limiter or RateLimiter()
+        self.outputs = OutputEstimator()
+
+    @staticmethod
+    def check_access(entry: KeyEntry, model: str, now: datetime) -> Refused | None:
+        spec = entry.spec
+        if not spec.active:
+            return Refused(403, "permission_error", f"Virtual key {spec.name} is disabled. Ask your gateway admin "
+                                                    "to re-enable it.", should_retry=False)
+        if spec.expires_at is not None and now >= spec.expires_at:
+            return Refused(403, "permission_error", f"Virtual key {spec.name} expired at "
+                                                    f"{spec.expires_at.isoformat(timespec='minutes')}.",
+                           should_retry=False)
+        if not entry.allows(model):
+            allowed = ", ".join(spec.allowed_models or [])
+            return Refused(403, "permission_error", f"Model {model} is not allowed for key {spec.name}. "
+                                                    f"Allowed: {allowed}.", should_retry=False)
+        return None
+
+    def chain(self, entry: KeyEntry, provider: str | None) -> list[BudgetState]:
+        states = list(self.ledger.budgets_of("key", entry.name))
+        states += self.ledger.budgets_of("team", entry.team.name if entry.team else None)
+        states += self.ledger.budgets_of("customer", entry.customer.name if entry.customer else None)
+        states += self.ledger.budgets_of("provider", provider)
+        return states
+
+    def rate_scopes(self, entry: KeyEntry) -> list[tuple[str, RateLimit]]:
+        scopes = []
+        if entry.spec.rate_limit:
+            scopes.append((f"key {entry.name}", entry.spec.rate_limit))
+        if entry.team and entry.team.rate_limit:
+            scopes.append((f"team {entry.team.name}", entry.team.rate_limit))
+        if entry.customer and entry.customer.rate_limit:
+            scopes.append((f"customer {entry.customer.name}", entry.customer.rate_limit))
+        return scopes
+
+    def estimate(self, entry: KeyEntry, model: str, body: dict) -> tuple[int, int, int]:
+        """(input tokens, expected output tokens, micro-USD): exact input price, learned output, no cache discount."""
+        input_tokens = estimate_tokens(body)
+        output_tokens = self.outputs.expect(entry.name, model, body.get("max_tokens"))
+        cost = self.prices.cost(model, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
+        return input_tokens, output_tokens, cost.total_micro_usd if cost else 0
+
+    def admit(self, entry: KeyEntry, provider: str | None, model: str, body: dict,
+              now: datetime | None = None, mono: float | None = None) -> Admission | Refused:
+        now = now or datetime.now(timezone.utc)
+        mono = time.monotonic() if mono is None else mono
+        input_tokens, output_tokens, estimate = self.estimate(entry, model, body)
+        permit = None
+        scopes = self.rate_scopes(entry)
+        if scopes:
+            permit = self.limiter.admit(scopes, input_tokens, mono)
+            if isinstance(permit, Throttle):
+                return Refused(429, "rate_limit_error", permit.message, retry_after=permit.retry_after)
+        outcome = self.ledger.reserve(self.chain(entry, provider), estimate, now)
+        if isinstance(outcome, Denial):
+            if permit is not None:
+                self.limiter.release(permit, 0, mono)
+            return self.budget_refusal(outcome)
+        return Admission(entry, model, input_tokens, output_tokens, estimate, outcome, permit)
+
+    def settle(self, admission: Admission, usage: Usage, cost_micro_usd: int | None) -> list[Charge]:
+        """Called exactly once per admitted request, whatever happened to it."""
+        if admission.permit is not None:
+            self.limiter.release(admission.permit, usage.total_input_tokens + usage.output_tokens,
+                                 time.monotonic())
+        if usage.output_tokens:
+            self.outputs.learn(admission.key.name, admission.model, usage.output_tokens)
+        admission.charges = self.ledger.settle(admission.reservation, cost_micro_usd)
+        return admission.charges
+
+    def budget_refusal(self, denial: Denial) -> Refused:
+        state, cur = denial.state, self.ledger.currency
+        ref = state.ref
+        label = state.period.label()
+        who = f"{ref.level} {ref.entity}"
+        reset = state.period.resets_at(datetime.now(timezone.utc), self.ledger.tz)
+        resets = f" Resets {format_reset(reset, self.ledger.tz)}." if reset else \
+            f" Spend older than {ref.period} stops counting as time passes."
+        spent, limit = format_money(state.spent, cur), format_money(state.limit_micro, cur)
+        if state.spent >= state.limit_micro:
+            return Refused(402, "billing_error", f"{label} budget for {who} is used up: {spent} of {limit}.{resets}",
+                           should_retry=False)
+        if denial.exhausted:
+            return Refused(402, "billing_error",
+                           f"{label} budget for {who} cannot cover this request: {spent} of {limit} spent, "
+                           f"this request needs about {format_money(denial.estimate, cur)}.{resets}",
+                           should_retry=False)
+        return Refused(429, "rate_limit_error",
+                       f"{label} budget for {who} is nearly used: {spent} spent and "
+                       f"{format_money(state.reserved, cur)} held by requests in flight, of {limit}. "
+                       "Retry when they finish.", retry_after=2)

@@ -1,0 +1,193 @@
+"""The budget ledger: reserve an estimate on every budget in a request's chain, then settle the real cost.
+
+Invariants:
+- admission is one atomic check-and-add over the whole chain: for every budget,
+  spent + reserved + estimate <= limit, or nothing is reserved at all;
+- every reservation is settled exactly once (stream end, error, disconnect, exception);
+- a charge lands in the window that holds the request's arrival time, so counters can be rebuilt
+  from the request log and compared (`bifrost-tui verify`);
+- spend is keyed by (level, entity, period, window): editing a limit keeps the spend, a restart
+  reloads it, and a new calendar window simply has a counter of its own.
+
+This module is the single-process fast path over the store's counters: the process is the only
+writer of its SQLite file, so memory and the `budget_counters` table agree once queued writes land.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from .config import Budget, Currency
+from .money import display_to_micro_usd
+from .windows import Period, parse_period
+
+ROLLING_BUCKET_S = 60  # rolling windows keep one counter a minute
+
+
+
+def rolling_seconds(period: Period) -> int:
+    return period.count * (3600 if period.unit == "h" else 86400)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetRef:
+    level: str  # key | team | customer | provider
+    entity: str
+    period: str  # "1M", "1d", "5h" ...
+    rolling: bool = False
+
+
+@dataclass(slots=True)
+class BudgetState:
+    ref: BudgetRef
+    period: Period
+    limit: Decimal  # display currency
+    limit_micro: int
+    window_key: str = ""
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    spent: int = 0  # settled micro-USD in the current window
+    reserved: int = 0  # held by in-flight requests
+    buckets: deque = field(default_factory=deque)  # rolling: (bucket_epoch_minute, micro)
+
+    @property
+    def remaining(self) -> int:
+        return self.limit_micro - self.spent - self.reserved
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """A settled amount to persist: budget_counters[ref, window_key] += amount."""
+    ref: BudgetRef
+    window_key: str
+    amount: int
+
+
+@dataclass(slots=True)
+class Reservation:
+    states: list[BudgetState]
+    amount: int
+    at: datetime
+    settled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    state: BudgetState
+    estimate: int
+    exhausted: bool  # True: spent + estimate > limit. False: only in-flight reservations stand in the way
+
+
+class Ledger:
+    def __init__(self, tz: ZoneInfo, currency: Currency):
+        self.tz = tz
+        self.currency = currency
+        self.states: dict[BudgetRef, BudgetState] = {}
+        self.by_entity: dict[tuple[str, str], list[BudgetState]] = {}
+
+    # -- configuration -----------------------------------------------------------
+    def set_budgets(self, level: str, entity: str, budgets: list[Budget]) -> None:
+        """(Re)define an entity's budgets. Spend of a budget that stays is kept; a removed one is forgotten."""
+        current = []
+        for b in budgets:
+            ref = BudgetRef(level, entity, b.period, b.rolling)
+            state = self.states.get(ref)
+            if state is None:
+                state = BudgetState(ref, parse_period(b.period, b.rolling), b.limit, 0)
+                self.states[ref] = state
+            state.limit = b.limit
+            state.limit_micro = display_to_micro_usd(b.limit, self.currency)
+            current.append(state)
+        for old in self.by_entity.get((level, entity), []):
+            if old.ref not in {s.ref for s in current} and old.reserved == 0:
+                self.states.pop(old.ref, None)
+        self.by_entity[(level, entity)] = current
+
+    def budgets_of(self, level: str, entity: str | None) -> list[BudgetState]:
+        return self.by_entity.get((level, entity), []) if entity else []
+
+    def window_keys(self, now: datetime) -> list[tuple[BudgetRef, str]]:
+        """The (budget, current window key) pairs whose spend must be loaded from the store at start."""
+        out = []
+        for state in self.states.values():
+            self.roll(state, now)
+            if not state.ref.rolling:
+                out.append((state.ref, state.window_key))
+        return out
+
+    def load(self, ref: BudgetRef, window_key: str, spent: int) -> None:
+        state = self.states.get(ref)
+        if state is None:
+            return
+        if ref.rolling:
+            minute = int(window_key.rsplit(":", 1)[1])
+            state.buckets.append((minute, spent))
+            state.spent += spent
+        elif window_key == state.window_key:
+            state.spent = spent
+
+    # -- windows -------------------------------------------------------------------
+    def roll(self, state: BudgetState, now: datetime) -> None:
+        """Bring a budget to the window holding `now` (a new calendar window starts at 0)."""
+        if state.ref.rolling:
+            horizon = int((now - timedelta(seconds=rolling_seconds(state.period))).timestamp()) // ROLLING_BUCKET_S
+            while state.buckets and state.buckets[0][0] <= horizon:
+                state.spent -= state.buckets.popleft()[1]
+            state.window_key = f"rolling:{state.ref.period}"
+            state.window_start, state.window_end = now - timedelta(seconds=rolling_seconds(state.period)), now
+            return
+        if state.window_end is not None and state.window_start <= now < state.window_end:
+            return
+        window = state.period.window_at(now, self.tz)
+        state.window_key, state.window_start, state.window_end = window.key, window.start, window.end
+        state.spent = 0
+
+    def charge_key(self, state: BudgetState, at: datetime) -> str:
+        if state.ref.rolling:
+            return f"rolling:{state.ref.period}:{int(at.timestamp()) // ROLLING_BUCKET_S}"
+        return state.period.window_at(at, self.tz).key
+
+    # -- reserve / settle ----------------------------------------------------------
+    def reserve(self, states: list[BudgetState], estimate: int, now: datetime) -> Reservation | Denial:
+        """All or nothing: reserve `estimate` micro-USD on every budget, or return the first that refuses."""
+        worst: Denial | None = None
+        for state in states:
+            self.roll(state, now)
+            if state.spent + state.reserved + estimate > state.limit_micro:
+                exhausted = state.spent + estimate > state.limit_micro
+                if worst is None or (exhausted and not worst.exhausted):
+                    worst = Denial(state, estimate, exhausted)
+        if worst is not None:
+            return worst
+        for state in states:
+            state.reserved += estimate
+        return Reservation(states, estimate, now)
+
+    def settle(self, reservation: Reservation, actual: int | None) -> list[Charge]:
+        """Release the hold and charge the real cost (None = unknown price: nothing to charge)."""
+        if reservation.settled:
+            return []
+        reservation.settled = True
+        charges = []
+        for state in reservation.states:
+            state.reserved = max(0, state.reserved - reservation.amount)
+            if not actual:
+                continue
+            key = self.charge_key(state, reservation.at)
+            if state.ref.rolling:
+                minute = int(key.rsplit(":", 1)[1])
+                if state.buckets and state.buckets[-1][0] == minute:
+                    state.buckets[-1] = (minute, state.buckets[-1][1] + actual)
+                else:
+                    state.buckets.append((minute, actual))
+                state.spent += actual
+            elif key == state.window_key:
+                state.spent += actual
+            charges.append(Charge(state.ref, key, actual))
+        return charges
+
+    def total_reserved(self) -> int:
+        return sum(s.reserved for s in self.states.values())
