@@ -68,8 +68,15 @@ class Provider:
     keys: list[ProviderKey] = field(default_factory=list)
     budgets: list[Budget] = field(default_factory=list)
     models: list[str] | None = None  # globs this provider serves; None = the type's default
-    timeout_s: float = 600.0
+    timeout_s: float = 600.0  # longest silence while reading a response
     connect_timeout_s: float = 10.0
+    first_byte_timeout_s: float = 120.0  # until the response status (and, when streaming, the first event)
+    model_map: dict[str, str] = field(default_factory=dict)  # requested model -> this provider's model id
+    inference_profile: str | None = None  # bedrock: us | eu | apac | global cross-region profile prefix
+    auth_header: str | None = None  # openai-compatible: "authorization" (Bearer, default) or "api-key" (Azure)
+    query_params: dict[str, str] = field(default_factory=dict)  # e.g. {api-version: 2024-10-21} for Azure
+    breaker_failures: int = 5  # consecutive failures that open a key's circuit
+    breaker_cooldown_s: float = 30.0  # how long an open circuit skips the key before one probe
     mock: dict = field(default_factory=dict)  # settings of the simulated provider
 
 
@@ -359,7 +366,9 @@ class _Parser:
 
     def provider(self, value, path) -> Provider:
         m = self.mapping(value, path, ("name", "type", "base_url", "region", "keys", "budgets", "models",
-                                       "timeout_s", "connect_timeout_s", "latency_ms", "tokens_per_second",
+                                       "timeout_s", "connect_timeout_s", "first_byte_timeout_s", "model_map",
+                                       "inference_profile", "auth_header", "query_params", "breaker_failures",
+                                       "breaker_cooldown_s", "latency_ms", "tokens_per_second",
                                        "reply_text", "error_rate_429", "error_rate_500", "error_rate_529",
                                        "retry_after", "fail_mid_stream_rate", "seed"))
         ptype = self.string(m, "type", path, default="", required=True)
@@ -371,7 +380,7 @@ class _Parser:
             km = self.mapping(item, p, ("name", "secret", "access_key_id", "session_token", "weight"))
             keys.append(ProviderKey(
                 name=self.string(km, "name", p, default=f"key{i}", required=True),
-                secret=self.secret(km, "secret", p, required=True),
+                secret=self.secret(km, "secret", p, required=ptype != "openai" or "secret" in km),
                 access_key_id=self.secret(km, "access_key_id", p, required=ptype == "bedrock"),
                 session_token=self.secret(km, "session_token", p),
                 weight=self.number(km, "weight", p, default=1, positive=True)))
@@ -389,7 +398,34 @@ class _Parser:
             models=self.globs(m, "models", path),
             timeout_s=self.number(m, "timeout_s", path, float, 600.0, positive=True),
             connect_timeout_s=self.number(m, "connect_timeout_s", path, float, 10.0, positive=True),
+            first_byte_timeout_s=self.number(m, "first_byte_timeout_s", path, float, 120.0, positive=True),
+            model_map=self.str_map(m, "model_map", path),
+            inference_profile=self.choice(m, "inference_profile", path, ("us", "eu", "apac", "global"), ptype, "bedrock"),
+            auth_header=self.choice(m, "auth_header", path, ("authorization", "api-key"), ptype, "openai"),
+            query_params=self.str_map(m, "query_params", path),
+            breaker_failures=self.number(m, "breaker_failures", path, default=5, positive=True),
+            breaker_cooldown_s=self.number(m, "breaker_cooldown_s", path, float, 30.0, positive=True),
             mock=mock)
+
+    def str_map(self, m: dict, key: str, path) -> dict[str, str]:
+        value = m.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, (str, int, float))
+                                                  and not isinstance(v, bool) for k, v in value.items()):
+            self.error(path + (key,), "expected a mapping of names to strings")
+            return {}
+        return {k: str(v) for k, v in value.items()}
+
+    def choice(self, m: dict, key: str, path, choices: tuple, ptype: str, only_type: str) -> str | None:
+        value = self.string(m, key, path)
+        if value is None:
+            return None
+        if ptype != only_type:
+            self.error(path + (key,), f"only applies to type: {only_type}")
+        elif value not in choices:
+            self.error(path + (key,), f"expected one of {', '.join(choices)}; got {value!r}")
+        return value
 
     def customer(self, value, path) -> Customer:
         m = self.mapping(value, path, ("name", "budgets", "rate_limit"))

@@ -15,7 +15,6 @@ from .ledger import BudgetState, Charge, Denial, Ledger, Reservation
 from .money import format_money
 from .pricing import PriceTable
 from .ratelimit import Permit, RateLimiter, Throttle
-from .tokens import estimate_tokens
 from .usage import Usage
 from .windows import format_reset
 
@@ -30,17 +29,18 @@ class Refused:
     message: str
     retry_after: int | None = None
     should_retry: bool | None = None  # None: the status decides
+    budget_level: str | None = None  # key | team | customer | provider when a budget refused
 
 
 @dataclass(slots=True)
 class Admission:
+    """One attempt's budget reservation (each provider attempt reserves on its own chain and price)."""
     key: KeyEntry
     model: str
     input_tokens: int
     output_tokens: int
     estimate: int  # micro-USD reserved
     reservation: Reservation
-    permit: Permit | None
     charges: list[Charge] = field(default_factory=list)
 
 
@@ -99,40 +99,51 @@ class Governor:
             scopes.append((f"customer {entry.customer.name}", entry.customer.rate_limit))
         return scopes
 
-    def estimate(self, entry: KeyEntry, model: str, body: dict) -> tuple[int, int, int]:
-        """(input tokens, expected output tokens, micro-USD): exact input price, learned output, no cache discount."""
-        input_tokens = estimate_tokens(body)
-        output_tokens = self.outputs.expect(entry.name, model, body.get("max_tokens"))
+    def estimate(self, entry: KeyEntry, model: str, input_tokens: int, max_tokens) -> tuple[int, int]:
+        """(expected output tokens, micro-USD): exact input price, learned output, no cache discount."""
+        output_tokens = self.outputs.expect(entry.name, model, max_tokens)
         cost = self.prices.cost(model, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
-        return input_tokens, output_tokens, cost.total_micro_usd if cost else 0
+        return output_tokens, cost.total_micro_usd if cost else 0
 
-    def admit(self, entry: KeyEntry, provider: str | None, model: str, body: dict,
-              now: datetime | None = None, mono: float | None = None) -> Admission | Refused:
-        now = now or datetime.now(timezone.utc)
-        mono = time.monotonic() if mono is None else mono
-        input_tokens, output_tokens, estimate = self.estimate(entry, model, body)
-        permit = None
+    def admit_rate(self, entry: KeyEntry, input_tokens: int, mono: float | None = None) -> Permit | Refused | None:
+        """Once per request: requests/min, tokens/min and concurrency of the key, its team and customer."""
         scopes = self.rate_scopes(entry)
-        if scopes:
-            permit = self.limiter.admit(scopes, input_tokens, mono)
-            if isinstance(permit, Throttle):
-                return Refused(429, "rate_limit_error", permit.message, retry_after=permit.retry_after)
+        if not scopes:
+            return None
+        permit = self.limiter.admit(scopes, input_tokens, time.monotonic() if mono is None else mono)
+        if isinstance(permit, Throttle):
+            return Refused(429, "rate_limit_error", permit.message, retry_after=permit.retry_after)
+        return permit
+
+    def release_rate(self, permit: Permit | None, usage: Usage) -> None:
+        if permit is not None:
+            self.limiter.release(permit, usage.total_input_tokens + usage.output_tokens, time.monotonic())
+
+    def reserve(self, entry: KeyEntry, provider: str | None, model: str, input_tokens: int, max_tokens,
+                now: datetime | None = None) -> Admission | Refused:
+        """Per attempt: reserve the estimate on the key, team, customer and this provider's budgets."""
+        now = now or datetime.now(timezone.utc)
+        output_tokens, estimate = self.estimate(entry, model, input_tokens, max_tokens)
         outcome = self.ledger.reserve(self.chain(entry, provider), estimate, now)
         if isinstance(outcome, Denial):
-            if permit is not None:
-                self.limiter.release(permit, 0, mono)
             return self.budget_refusal(outcome)
-        return Admission(entry, model, input_tokens, output_tokens, estimate, outcome, permit)
+        return Admission(entry, model, input_tokens, output_tokens, estimate, outcome)
 
     def settle(self, admission: Admission, usage: Usage, cost_micro_usd: int | None) -> list[Charge]:
-        """Called exactly once per admitted request, whatever happened to it."""
-        if admission.permit is not None:
-            self.limiter.release(admission.permit, usage.total_input_tokens + usage.output_tokens,
-                                 time.monotonic())
+        """Called exactly once per reservation, whatever happened to the attempt."""
         if usage.output_tokens:
             self.outputs.learn(admission.key.name, admission.model, usage.output_tokens)
         admission.charges = self.ledger.settle(admission.reservation, cost_micro_usd)
         return admission.charges
+
+    def used_pct(self, entry: KeyEntry, now: datetime) -> float:
+        """The key's most-used budget, in percent (for routing rules such as budget_used_pct_above: 80)."""
+        pct = 0.0
+        for state in self.ledger.budgets_of("key", entry.name):
+            self.ledger.roll(state, now)
+            if state.limit_micro > 0:
+                pct = max(pct, 100.0 * state.spent / state.limit_micro)
+        return pct
 
     def budget_refusal(self, denial: Denial) -> Refused:
         state, cur = denial.state, self.ledger.currency
@@ -143,15 +154,16 @@ class Governor:
         resets = f" Resets {format_reset(reset, self.ledger.tz)}." if reset else \
             f" Spend older than {ref.period} stops counting as time passes."
         spent, limit = format_money(state.spent, cur), format_money(state.limit_micro, cur)
+        level = ref.level
         if state.spent >= state.limit_micro:
             return Refused(402, "billing_error", f"{label} budget for {who} is used up: {spent} of {limit}.{resets}",
-                           should_retry=False)
+                           should_retry=False, budget_level=level)
         if denial.exhausted:
             return Refused(402, "billing_error",
                            f"{label} budget for {who} cannot cover this request: {spent} of {limit} spent, "
                            f"this request needs about {format_money(denial.estimate, cur)}.{resets}",
-                           should_retry=False)
+                           should_retry=False, budget_level=level)
         return Refused(429, "rate_limit_error",
                        f"{label} budget for {who} is nearly used: {spent} spent and "
                        f"{format_money(state.reserved, cur)} held by requests in flight, of {limit}. "
-                       "Retry when they finish.", retry_after=2)
+                       "Retry when they finish.", retry_after=2, budget_level=level)

@@ -5,6 +5,8 @@ import json
 
 from aiohttp import web
 
+from ..core.governance import Refused
+
 ANTHROPIC_TYPES = {
     400: "invalid_request_error", 401: "authentication_error", 402: "billing_error", 403: "permission_error",
     404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 500: "api_error",
@@ -30,3 +32,22 @@ def sse_error_event(error_type: str, message: str) -> bytes:
     """An Anthropic `event: error` for a stream that already started."""
     data = json.dumps({"type": "error", "error": {"type": error_type, "message": message}})
     return f"event: error\ndata: {data}\n\n".encode()
+
+
+class Refusal(Exception):
+    """A request answered by the gateway itself with an error (auth, bad body, no provider, governance)."""
+
+    def __init__(self, status: int, message: str, error_type: str | None = None, *,
+                 retry_after: int | None = None, should_retry: bool | None = None):
+        super().__init__(message)
+        self.status, self.message, self.error_type = status, message, error_type
+        self.retry_after, self.should_retry = retry_after, should_retry
+
+    @classmethod
+    def of(cls, refused: Refused) -> "Refusal":
+        return cls(refused.status, refused.message, refused.error_type, retry_after=refused.retry_after,
+                   should_retry=refused.should_retry)
+
+    def response(self) -> web.Response:
+        return anthropic_error(self.status, self.message, error_type=self.error_type,
+                               retry_after=self.retry_after, retry=self.should_retry)

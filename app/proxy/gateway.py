@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from ..core.config import Config
 from ..core.directory import Directory, KeyEntry
+from ..core.breaker import Breaker, BreakerBoard
 from ..core.events import EventBus
 from ..core.governance import Governor
 from ..core.ledger import Ledger
@@ -19,6 +20,7 @@ from ..store.counters import load_counters, seed_counters
 from ..store.entities import ensure_schema, load_entities
 from ..store.log_writer import RequestLogWriter
 from .providers import build_provider
+from .planner import Planner
 from .providers.base import ProviderClient
 
 log = logging.getLogger("bifrost.gateway")
@@ -49,6 +51,10 @@ class Gateway:
                 continue
             self.warnings.extend(client.warnings)
             self.providers.append(client)
+        self.board = BreakerBoard(on_change=self._breaker_changed)
+        for client in self.providers:
+            client.board = self.board
+        self.planner = Planner(self.providers)
 
     def _admin_token(self) -> str | None:
         ref = self.config.server.admin_token
@@ -112,6 +118,10 @@ class Gateway:
         now = datetime.now(timezone.utc)
         await load_counters(self.writer.db, self.ledger, now)
         await seed_counters(self.writer.db, self.ledger, now)
+        for client in self.providers:
+            await client.start()
+        for warning in self.warnings:
+            log.warning(warning)
 
     async def reload(self, config: Config) -> list[str]:
         """Take a re-read config file: entities, budgets and limits change at once; spend is kept.
@@ -139,10 +149,6 @@ class Gateway:
         async with self.writer.lock:
             await self.writer._flush_locked()
             await seed_counters(self.writer.db, self.ledger, datetime.now(timezone.utc))
-        for client in self.providers:
-            await client.start()
-        for warning in self.warnings:
-            log.warning(warning)
 
     async def close(self) -> None:
         for client in self.providers:
@@ -173,6 +179,25 @@ class Gateway:
         else:
             record.cost_micro_usd = cost.total_micro_usd
             record.priced = True
+        if record.requested_model and record.requested_model != model:
+            asked = self.prices.cost(record.requested_model, u)
+            record.requested_cost_micro_usd = asked.total_micro_usd if asked else None
+        else:
+            record.requested_cost_micro_usd = record.cost_micro_usd
+
+    def _breaker_changed(self, breaker: Breaker, old: str) -> None:
+        log.warning("circuit %s/%s: %s -> %s (%s)", breaker.provider, breaker.key, old, breaker.state,
+                    breaker.last_error or "ok")
+        self.events.publish("breaker", {"provider": breaker.provider, "key": breaker.key, "from": old,
+                                        "to": breaker.state, "reason": breaker.last_error,
+                                        "at": datetime.now(timezone.utc).isoformat()})
+
+    def failover(self, record: RequestRecord, src: str, dst: str, reason: str) -> None:
+        at = datetime.now(timezone.utc)
+        log.warning("failover %s -> %s for key %s: %s", src, dst, record.key_name, reason)
+        self.writer.put_failover(at, record.id, record.key_name, src, dst, reason)
+        self.events.publish("failover", {"at": at.isoformat(), "request_id": record.id, "key": record.key_name,
+                                         "from": src, "to": dst, "reason": reason})
 
     def finish(self, record: RequestRecord) -> None:
         """Every request ends here exactly once: metrics, the request log, the event bus."""

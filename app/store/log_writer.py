@@ -13,8 +13,8 @@ from pathlib import Path
 import aiosqlite
 
 from ..core.records import RequestRecord
-from .request_log import INSERT_SQL, record_to_row
-from .schema import COUNTER_UPSERT_SQL, SCHEMA
+from .request_log import INSERT_SQL, iso_utc, migrations, record_to_row
+from .schema import COUNTER_UPSERT_SQL, FAILOVER_INSERT_SQL, FAILOVER_SCHEMA, SCHEMA
 
 log = logging.getLogger("bifrost.store")
 
@@ -26,6 +26,7 @@ class RequestLogWriter:
         self.batch = batch
         self.pending: list[tuple] = []
         self.pending_charges: list[tuple] = []
+        self.pending_events: list[tuple] = []
         self.written = 0
         self._db: aiosqlite.Connection | None = None
         self._wake = asyncio.Event()
@@ -36,7 +37,11 @@ class RequestLogWriter:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path)
-        await self._db.executescript(SCHEMA)
+        await self._db.executescript(SCHEMA + FAILOVER_SCHEMA)
+        async with self._db.execute("PRAGMA table_info(request_log)") as cur:
+            existing = {row[1] for row in await cur.fetchall()}
+        for sql in migrations(existing):
+            await self._db.execute(sql)
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.commit()
         self._task = asyncio.create_task(self._run(), name="request-log-writer")
@@ -53,23 +58,29 @@ class RequestLogWriter:
         if len(self.pending) >= self.batch:
             self._wake.set()
 
+    def put_failover(self, at, request_id: str, key: str | None, src: str, dst: str, reason: str) -> None:
+        self.pending_events.append((iso_utc(at), request_id, key, src, dst, reason))
+
     async def flush(self) -> None:
         async with self.lock:
             await self._flush_locked()
 
     async def _flush_locked(self) -> None:
-        while self.pending or self.pending_charges:
+        while self.pending or self.pending_charges or self.pending_events:
             rows, self.pending = self.pending, []
             charges, self.pending_charges = self.pending_charges, []
+            events, self.pending_events = self.pending_events, []
             try:  # log rows and the spend they caused land together or not at all
                 await self.db.executemany(INSERT_SQL, rows)
                 await self.db.executemany(COUNTER_UPSERT_SQL, charges)
+                await self.db.executemany(FAILOVER_INSERT_SQL, events)
                 await self.db.commit()
                 self.written += len(rows)
             except Exception:
                 await self.db.rollback()
                 self.pending[:0] = rows  # keep them, in order; retried on the next tick
                 self.pending_charges[:0] = charges
+                self.pending_events[:0] = events
                 raise
 
     async def _run(self) -> None:

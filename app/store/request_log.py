@@ -1,12 +1,13 @@
 """The request log in SQLite: rows in (batched), rows out (for `bifrost-tui logs` and reports)."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..core.records import RequestRecord
-from .schema import LOG_COLUMNS, SCHEMA
+from .schema import FAILOVER_SCHEMA, LATER_COLUMNS, LOG_COLUMNS, SCHEMA
 
 INSERT_SQL = f"INSERT INTO request_log ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
 
@@ -22,7 +23,8 @@ def record_to_row(r: RequestRecord) -> tuple:
         r.provider, r.provider_key, int(r.simulated), int(r.stream), r.status, r.error_type, r.error_message,
         u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens,
         r.cost_micro_usd, int(r.priced), round(r.latency_ms, 3), None if r.ttft_ms is None else round(r.ttft_ms, 3),
-        r.user_agent, r.session_id, r.prompt, r.response,
+        r.user_agent, r.session_id, r.prompt, r.response, r.rule,
+        json.dumps(r.attempts, separators=(",", ":")) if r.attempts else None, r.requested_cost_micro_usd,
     )
 
 
@@ -31,8 +33,16 @@ def open_sync(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)
     conn.row_factory = sqlite3.Row
-    conn.executescript(SCHEMA)
+    conn.executescript(SCHEMA + FAILOVER_SCHEMA)
+    for sql in migrations({row[1] for row in conn.execute("PRAGMA table_info(request_log)")}):
+        conn.execute(sql)
+    conn.commit()
     return conn
+
+
+def migrations(existing_columns: set[str]) -> list[str]:
+    return [f"ALTER TABLE request_log ADD COLUMN {name} {kind}" for name, kind in LATER_COLUMNS.items()
+            if name not in existing_columns]
 
 
 def query_log(conn: sqlite3.Connection, *, key: str | None = None, model: str | None = None,

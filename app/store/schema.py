@@ -5,7 +5,8 @@ LOG_COLUMNS = (
     "id", "ts", "path", "key_name", "team", "customer", "requested_model", "served_model", "provider",
     "provider_key", "simulated", "stream", "status", "error_type", "error_message", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cost_micro_usd",
-    "priced", "latency_ms", "ttft_ms", "user_agent", "session_id", "prompt", "response",
+    "priced", "latency_ms", "ttft_ms", "user_agent", "session_id", "prompt", "response", "rule", "attempts",
+    "requested_cost_micro_usd",
 )
 
 SCHEMA = """
@@ -30,7 +31,10 @@ CREATE TABLE IF NOT EXISTS request_log (
     latency_ms REAL NOT NULL,
     ttft_ms REAL,
     user_agent TEXT, session_id TEXT,
-    prompt TEXT, response TEXT
+    prompt TEXT, response TEXT,
+    rule TEXT,                        -- routing rule that matched, e.g. key:0
+    attempts TEXT,                    -- JSON list of provider attempts (failover chain)
+    requested_cost_micro_usd INTEGER  -- the same usage priced at the requested model
 );
 CREATE INDEX IF NOT EXISTS request_log_ts ON request_log (ts);
 CREATE INDEX IF NOT EXISTS request_log_key_ts ON request_log (key_name, ts);
@@ -45,6 +49,18 @@ CREATE TABLE IF NOT EXISTS budget_counters (
     PRIMARY KEY (level, entity, period, window_key)
 );
 """
+
+FAILOVER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS failover_events (
+    ts TEXT NOT NULL, request_id TEXT, key_name TEXT, from_provider TEXT, to_provider TEXT, reason TEXT
+);
+CREATE INDEX IF NOT EXISTS failover_events_ts ON failover_events (ts);
+"""
+FAILOVER_INSERT_SQL = "INSERT INTO failover_events (ts, request_id, key_name, from_provider, to_provider, reason) " \
+    "VALUES (?, ?, ?, ?, ?, ?)"
+
+# Columns added after the first release: added to older files at open.
+LATER_COLUMNS = {"rule": "TEXT", "attempts": "TEXT", "requested_cost_micro_usd": "INTEGER"}
 
 COUNTER_UPSERT_SQL = """
 INSERT INTO budget_counters (level, entity, period, window_key, spent_micro_usd) VALUES (?, ?, ?, ?, ?)

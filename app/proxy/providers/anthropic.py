@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import random
 
 import aiohttp
 
 from ...core.config import Provider
 from ...core.secrets import SecretError
-from .base import ProviderClient, UpstreamCall, UpstreamReply, UpstreamUnavailable
+from .base import KeyHandle, ProviderClient, UpstreamCall, UpstreamReply, UpstreamUnavailable
 
 # Response headers worth relaying; everything else (hop-by-hop, length, encoding, cookies) is dropped.
 RELAY_HEADERS = ("content-type", "request-id", "retry-after", "x-should-retry", "x-bifrost-simulated")
@@ -27,17 +26,12 @@ def relay_headers(headers) -> dict[str, str]:
 class AnthropicProvider(ProviderClient):
     def __init__(self, spec: Provider):
         super().__init__(spec)
-        self.keys: list[tuple[str, str, int]] = []  # (name, secret, weight)
         for key in spec.keys:
             try:
-                self.keys.append((key.name, key.secret.resolve(), key.weight))
+                self.keys.append(KeyHandle(key.name, key.weight, key.secret.resolve()))
             except SecretError as exc:
                 self.warnings.append(f"provider {spec.name!r} key {key.name!r} is unusable: {exc}")
         self.session: aiohttp.ClientSession | None = None
-
-    @property
-    def available(self) -> bool:
-        return bool(self.keys)
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300)
@@ -49,16 +43,10 @@ class AnthropicProvider(ProviderClient):
         if self.session:
             await self.session.close()
 
-    def pick_key(self) -> tuple[str, str]:
-        if len(self.keys) == 1:
-            return self.keys[0][:2]
-        name, secret, _ = random.choices(self.keys, weights=[k[2] for k in self.keys])[0]
-        return name, secret
-
-    async def _post(self, call: UpstreamCall) -> tuple[aiohttp.ClientResponse, str]:
-        key_name, secret = self.pick_key()
+    async def _post(self, call: UpstreamCall, key: KeyHandle) -> aiohttp.ClientResponse:
+        key_name = key.name
         headers = dict(call.headers)
-        headers["x-api-key"] = secret
+        headers["x-api-key"] = key.material
         headers.setdefault("anthropic-version", "2023-06-01")
         headers["content-type"] = "application/json"
         url = f"{self.spec.base_url}{call.path}" + (f"?{call.query}" if call.query else "")
@@ -69,10 +57,11 @@ class AnthropicProvider(ProviderClient):
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(502, f"provider {self.name} is unreachable ({type(exc).__name__})",
                                       key_name) from None
-        return resp, key_name
+        return resp
 
-    async def messages(self, call: UpstreamCall) -> UpstreamReply:
-        resp, key_name = await self._post(call)
+    async def send(self, call: UpstreamCall, key: KeyHandle) -> UpstreamReply:
+        resp = await self._post(call, key)
+        key_name = key.name
         headers = relay_headers(resp.headers)
         if call.stream and resp.status == 200 and resp.content_type == "text/event-stream":
             return UpstreamReply(resp.status, headers, chunks=resp.content.iter_any(), close=resp.close,
@@ -86,7 +75,7 @@ class AnthropicProvider(ProviderClient):
         return UpstreamReply(resp.status, headers, body=body, provider_key=key_name)
 
     async def count_tokens(self, call: UpstreamCall) -> UpstreamReply | None:
-        reply = await self.messages(call)
+        reply = await self.messages(call)  # key rotation applies here too
         if reply.status in (404, 405):
             return None
         return reply

@@ -5,7 +5,7 @@ import json
 
 from ...core.config import Provider
 from ...mock.engine import MockEngine, MockSettings
-from .base import ProviderClient, UpstreamCall, UpstreamReply
+from .base import KeyHandle, ProviderClient, UpstreamCall, UpstreamReply
 
 
 class MockProvider(ProviderClient):
@@ -14,11 +14,11 @@ class MockProvider(ProviderClient):
     def __init__(self, spec: Provider):
         super().__init__(spec)
         self.engine = MockEngine(MockSettings.from_mapping(spec.mock))
+        self.keys = [KeyHandle("simulated", 1, None)]
 
-    async def messages(self, call: UpstreamCall) -> UpstreamReply:
+    async def send(self, call: UpstreamCall, key: KeyHandle) -> UpstreamReply:
         reply = await self.engine.messages(call.body_json)
-        return UpstreamReply(reply.status, dict(reply.headers), body=reply.body, chunks=reply.chunks,
-                             provider_key="simulated")
+        return UpstreamReply(reply.status, dict(reply.headers), body=reply.body, chunks=reply.chunks)
 
     async def count_tokens(self, call: UpstreamCall) -> UpstreamReply | None:
         body = json.dumps(self.engine.count_tokens(call.body_json)).encode()

@@ -1,0 +1,103 @@
+"""Routing: rules in order, first match wins; a matched rule picks among weighted targets.
+
+Conditions (all must hold): model glob, estimated input tokens (min/max), tools present, images
+present, thinking enabled, number of messages (min/max), header globs, and the key's budget used %.
+"""
+from __future__ import annotations
+
+import fnmatch
+import random
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from .config import RoutingRule, Target
+
+
+@dataclass(slots=True)
+class RequestFacts:
+    model: str
+    input_tokens: int
+    tools: bool
+    images: bool
+    thinking: bool
+    messages: int
+    headers: dict[str, str]  # lower-case names
+    budget_used_pct: float = 0.0  # the key's most-used budget
+
+    @classmethod
+    def of(cls, body: dict, input_tokens: int, headers: dict[str, str], budget_used_pct: float = 0.0) -> "RequestFacts":
+        messages = body.get("messages") or []
+        thinking = body.get("thinking")
+        return cls(model=str(body.get("model")), input_tokens=input_tokens, tools=bool(body.get("tools")),
+                   images=_has_images(messages), messages=len(messages),
+                   thinking=isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"),
+                   headers=headers, budget_used_pct=budget_used_pct)
+
+
+def _has_images(messages: list) -> bool:
+    for m in messages:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "image" for b in content):
+            return True
+    return False
+
+
+def matches(when: dict, f: RequestFacts) -> bool:
+    checks = (
+        ("model", lambda v: fnmatch.fnmatchcase(f.model, v)),
+        ("min_input_tokens", lambda v: f.input_tokens >= v),
+        ("max_input_tokens", lambda v: f.input_tokens <= v),
+        ("tools", lambda v: f.tools == v),
+        ("images", lambda v: f.images == v),
+        ("thinking", lambda v: f.thinking == v),
+        ("min_messages", lambda v: f.messages >= v),
+        ("max_messages", lambda v: f.messages <= v),
+        ("budget_used_pct_above", lambda v: f.budget_used_pct > float(v)),
+        ("header", lambda v: all(fnmatch.fnmatchcase(f.headers.get(str(k).lower(), ""), str(g)) for k, g in v.items())),
+    )
+    return all(test(when[name]) for name, test in checks if name in when)
+
+
+@dataclass(slots=True)
+class Choice:
+    rule: int | None  # index of the matched rule, None = default route
+    target: Target
+    others: list[Target]  # the rule's other targets, by weight order: tried if the pick fails
+
+
+def choose(rules: list[RoutingRule], facts: RequestFacts, usable, rng: random.Random,
+           prefer: str | None = None) -> Choice | None:
+    """The first matching rule's weighted pick among usable targets (`usable(target) -> bool`).
+    `prefer` (a provider name from session stickiness) wins when it is among them."""
+    for i, rule in enumerate(rules):
+        if not matches(rule.when, facts):
+            continue
+        targets = [t for t in rule.targets if usable(t)]
+        if not targets:
+            continue
+        picked = next((t for t in targets if t.provider == prefer), None) or \
+            rng.choices(targets, weights=[t.weight for t in targets])[0]
+        others = sorted((t for t in targets if t is not picked), key=lambda t: -t.weight)
+        return Choice(i, picked, others)
+    return None
+
+
+@dataclass
+class StickySessions:
+    """x-claude-code-session-id -> (provider, provider key), so prompt-cache hits survive; bounded LRU."""
+    capacity: int = 10_000
+    entries: OrderedDict = field(default_factory=OrderedDict)
+
+    def get(self, session: str | None) -> tuple[str, str | None] | None:
+        if not session or session not in self.entries:
+            return None
+        self.entries.move_to_end(session)
+        return self.entries[session]
+
+    def put(self, session: str | None, provider: str, key: str | None) -> None:
+        if not session:
+            return
+        self.entries[session] = (provider, key)
+        self.entries.move_to_end(session)
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)

@@ -1,0 +1,178 @@
+"""Trying the plan's targets in order until one answers: failover on connect errors, timeouts,
+429, 500-504, 529 and overloaded streams — never on the client's own 400/404/413.
+
+A stream is committed only once the upstream's first content event has arrived, so a failure
+before that fails over invisibly; after it, the relay ends the stream with an `event: error`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import aiohttp
+from aiohttp import web
+
+from ..core.directory import KeyEntry
+from ..core.governance import Admission, Refused
+from ..core.ratelimit import Permit
+from ..core.records import RequestRecord
+from ..core.usage import Usage
+from .errors import Refusal
+from .gateway import Gateway
+from .planner import Step
+from .providers.base import UpstreamCall, UpstreamReply, UpstreamUnavailable
+
+RETRYABLE_STATUS = frozenset((408, 429, 500, 502, 503, 504, 529))
+COMMIT_MARKERS = (b"content_block", b"message_delta", b"message_stop", b"event: error")
+DROP_HEADERS = frozenset((
+    "host", "content-length", "connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
+    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "x-api-key", "authorization",
+    "x-bf-vk", "accept-encoding", "cookie", "content-type",
+))
+
+
+def forward_headers(request: web.Request) -> dict[str, str]:
+    """Client headers that may go upstream: never credentials (the virtual key) or hop-by-hop ones."""
+    return {k: v for k, v in request.headers.items() if k.lower() not in DROP_HEADERS}
+
+
+class Served:
+    """What the request holds besides its log row: the rate-limit slot and the committed attempt's
+    budget reservation. `settle` runs once, in the handler's finally."""
+
+    __slots__ = ("permit", "admission")
+
+    def __init__(self) -> None:
+        self.permit: Permit | None = None
+        self.admission: Admission | None = None
+
+    def settle(self, gw: Gateway, record: RequestRecord) -> None:
+        gw.governor.release_rate(self.permit, record.usage)
+        self.permit = None
+        if self.admission is not None:
+            record.charges = gw.governor.settle(self.admission, record.usage, record.cost_micro_usd)
+            self.admission = None
+
+
+def body_for(raw: bytes, body: dict, model: str) -> bytes:
+    """The body untouched, unless routing changed the model (then only `model` differs)."""
+    if model == body["model"]:
+        return raw
+    return json.dumps({**body, "model": model}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def hold_until_content(reply: UpstreamReply, timeout: float) -> bytes:
+    """Read the stream's opening (message_start, ping) until its first content event, within `timeout`."""
+    held = b""
+    iterator = reply.chunks.__aiter__()
+    deadline = time.monotonic() + timeout
+    while not any(m in held for m in COMMIT_MARKERS):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise asyncio.TimeoutError
+        try:
+            held += await asyncio.wait_for(iterator.__anext__(), remaining)
+        except StopAsyncIteration:
+            break
+    reply.chunks = _prepend(held, iterator)
+    return held
+
+
+async def _prepend(first: bytes, rest):
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
+def stream_error(held: bytes) -> tuple[str, str] | None:
+    """(error type, message) when the held opening is an `event: error`."""
+    at = held.find(b"event: error")
+    if at < 0:
+        return None
+    line = held[at:].split(b"\n\n", 1)[0]
+    data = line.split(b"data:", 1)[1] if b"data:" in line else b"{}"
+    try:
+        error = json.loads(data).get("error") or {}
+    except ValueError:
+        error = {}
+    return str(error.get("type") or "api_error"), str(error.get("message") or "upstream stream error")
+
+
+async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEntry, plan: list[Step], body: dict,
+                                raw: bytes, input_tokens: int, record: RequestRecord, served: Served) -> UpstreamReply:
+    headers = forward_headers(request)
+    attempts: list[dict] = []
+    last_reply: UpstreamReply | None = None
+    last_error: UpstreamUnavailable | Refused | None = None
+    for index, step in enumerate(plan):
+        provider = step.provider
+        admission = gw.governor.reserve(entry, provider.name, step.model, input_tokens, body.get("max_tokens"),
+                                        record.ts)
+        if isinstance(admission, Refused):
+            if admission.budget_level != "provider":
+                raise Refusal.of(admission)  # the key's own chain is out of budget: no provider can help
+            attempts.append({"provider": provider.name, "model": step.model, "status": admission.status,
+                             "error": "provider budget: " + admission.message})
+            last_error = admission
+            continue
+        call = UpstreamCall("/v1/messages", request.query_string, body_for(raw, body, step.model), body, step.model,
+                            record.stream, headers, prefer_key=step.prefer_key)
+        started = time.perf_counter()
+        reason, reply = None, None
+        try:
+            reply = await provider.messages(call)
+            attempts += reply.attempts
+            if reply.is_stream:
+                held = await hold_until_content(reply, provider.spec.first_byte_timeout_s)
+                failed = stream_error(held)
+                if failed:
+                    reason = f"stream error before first content: {failed[0]}"
+                    reply.close()
+                    reply = UpstreamReply(529 if failed[0] == "overloaded_error" else 502,
+                                          {"content-type": "application/json"},
+                                          body=json.dumps({"type": "error", "error": {
+                                              "type": failed[0], "message": failed[1]}}).encode(),
+                                          provider_key=reply.provider_key)
+            if reason is None and reply.status in RETRYABLE_STATUS:
+                reason = f"HTTP {reply.status}"
+        except UpstreamUnavailable as exc:
+            attempts += exc.attempts
+            reason, reply, last_error = str(exc), None, exc
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            reason = "no first event in time" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+            last_error = UpstreamUnavailable(504, f"provider {provider.name}: {reason}")
+            if reply is not None:
+                reply.close()
+            reply = None
+        note = {"provider": provider.name, "key": reply.provider_key if reply else None, "model": step.model,
+                "status": reply.status if reply else (last_error.status if last_error else 0),
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+        if reason is None:  # committed: this attempt serves the client
+            attempts.append(note)
+            served.admission = admission
+            record.provider, record.provider_key = provider.name, reply.provider_key
+            record.served_model, record.simulated = step.model, provider.simulated
+            record.rule, record.attempts = step.rule, attempts
+            gw.planner.sticky.put(record.session_id, provider.name, reply.provider_key)
+            return reply
+        gw.governor.settle(admission, Usage(), 0)
+        attempts.append({**note, "error": reason})
+        if reply is not None:
+            last_reply, last_error = reply, None
+        if index + 1 < len(plan):
+            gw.failover(record, provider.name, plan[index + 1].provider.name, reason)
+    record.attempts = attempts
+    tried = [a for a in attempts if a.get("provider")]
+    if tried:  # the log row names the last provider tried
+        record.provider, record.provider_key = tried[-1]["provider"], tried[-1].get("key")
+        record.served_model = tried[-1].get("model") or record.served_model
+    if last_reply is not None:  # every target failed: the client gets the last upstream error as it was
+        return last_reply
+    if isinstance(last_error, Refused):
+        raise Refusal.of(last_error)
+    status = last_error.status if last_error else 502
+    raise Refusal(status, str(last_error) if last_error else "no provider answered",
+                  "overloaded_error" if status == 529 else ("rate_limit_error" if status == 429 else "api_error"),
+                  retry_after=getattr(last_error, "retry_after", None))

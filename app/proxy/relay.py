@@ -1,0 +1,92 @@
+"""Relaying an upstream reply to the client: a JSON body at once, or SSE chunk by chunk with usage read on the way."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import aiohttp
+from aiohttp import web
+
+from ..core.records import RequestRecord
+from ..core.usage import StreamUsage, Usage
+from .errors import sse_error_event
+from .providers.base import UpstreamReply
+from .sse import SSEScanner
+
+USAGE_EVENTS = frozenset((b"message_start", b"message_delta", b"message_stop", b"error"))
+CONTENT_CAP = 1_000_000  # bytes of prompt/response kept when logging.store_content is on
+
+
+def relay_body(reply: UpstreamReply, record: RequestRecord) -> web.Response:
+    record.status = reply.status
+    body = reply.body or b""
+    data = None
+    if body[:1] == b"{":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+    if reply.status == 200 and isinstance(data, dict):
+        record.usage = Usage.from_anthropic(data.get("usage"))
+        record.served_model = data.get("model") or record.served_model
+        if record.prompt is not None:
+            record.response = body[:CONTENT_CAP].decode("utf-8", "replace")
+    elif reply.status >= 400:
+        error = data.get("error") if isinstance(data, dict) else None
+        record.error_type = (error or {}).get("type") or f"http_{reply.status}"
+        record.error_message = str((error or {}).get("message") or body[:300].decode("utf-8", "replace"))
+    return web.Response(status=reply.status, body=body, headers=reply.headers)
+
+
+async def relay_stream(request: web.Request, reply: UpstreamReply, record: RequestRecord, started: float,
+                       keep_content: bool) -> web.StreamResponse:
+    """Relay SSE chunk by chunk, reading usage on the way. Never buffers the stream."""
+    record.status = reply.status
+    response = web.StreamResponse(status=reply.status, headers=reply.headers)
+    scanner = SSEScanner(USAGE_EVENTS)
+    usage = StreamUsage()
+    kept: list[bytes] | None = [] if keep_content else None
+    kept_size = 0
+    waiting_first_delta = True
+    try:
+        await response.prepare(request)
+        async for chunk in reply.chunks:
+            if waiting_first_delta and b"content_block_delta" in chunk:
+                record.ttft_ms = (time.perf_counter() - started) * 1000
+                waiting_first_delta = False
+            await response.write(chunk)
+            if kept is not None and kept_size < CONTENT_CAP:
+                kept.append(chunk)
+                kept_size += len(chunk)
+            for event, data in scanner.feed(chunk):
+                try:
+                    usage.on_event(event, json.loads(data))
+                except ValueError:
+                    pass
+        if not usage.seen_message_stop and usage.error_type is None:
+            record.error_type, record.error_message = "incomplete_stream", "upstream ended the stream early"
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        record.status, record.error_type = 499, "client_disconnected"
+        record.error_message = "the client closed the connection mid-stream; upstream request cancelled"
+    except asyncio.CancelledError:
+        record.status, record.error_type = 499, "cancelled"
+        record.error_message = "the gateway stopped while streaming"
+        raise
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        record.error_type = "upstream_stream_error"
+        record.error_message = f"upstream stream failed: {type(exc).__name__}"
+        try:
+            await response.write(sse_error_event("api_error", "The upstream provider's stream failed; "
+                                                              "partial response."))
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            pass
+    finally:
+        reply.close()
+        record.usage = usage.usage
+        record.served_model = usage.model or record.served_model
+        if usage.error_type and not record.error_type:
+            record.error_type, record.error_message = usage.error_type, usage.error_message
+        if kept is not None:
+            record.response = b"".join(kept)[:CONTENT_CAP].decode("utf-8", "replace")
+    return response
