@@ -5,9 +5,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from .core.config import Config, load_config
-from .core.config_source import ConfigError, find_config
+from .core.config_source import ConfigError, find_config, user_data_dir
 from .core.first_run import default_config
 
 
@@ -29,14 +30,21 @@ def load(args: argparse.Namespace) -> tuple[Config, str | None]:
         sys.exit(2)
 
 
-def setup_logging(config: Config, *, to_stderr: bool) -> None:
+def setup_logging(config: Config, *, to_stderr: bool) -> Path | None:
+    """stderr for headless runs; a file always when the console owns the terminal."""
     handlers: list[logging.Handler] = []
-    if config.logging.file:
-        handlers.append(logging.FileHandler(config.logging.file))
+    path = Path(config.logging.file) if config.logging.file else None
+    if path is None and not to_stderr:
+        path = user_data_dir() / "bifrost-tui.log"
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(path))
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     logging.basicConfig(level=config.logging.level, handlers=handlers or [logging.NullHandler()],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    return path
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -60,6 +68,61 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(server.run_until_signal(ready))
     except OSError as exc:
         print(f"bifrost-tui: cannot listen on {server.host}:{server.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """The gateway and the operator console side by side in one process."""
+    from .tui.runner import run_with_console
+
+    config, demo = load(args)
+    if not sys.stdout.isatty():
+        print("bifrost-tui: no terminal for the console; running headless (use `bifrost-tui serve`)",
+              file=sys.stderr)
+        return cmd_serve(args)
+    log_file = setup_logging(config, to_stderr=False)
+    if demo:
+        print(f"demo virtual key: {demo}  (also in {user_data_dir() / 'demo-key'})")
+    print(f"starting the console; logs go to {log_file}", flush=True)
+    try:
+        asyncio.run(run_with_console(config, host=args.host, port=args.port, readonly=args.readonly))
+    except OSError as exc:
+        print(f"bifrost-tui: cannot listen: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    """A console on a gateway running in another process (headless `serve`, or one whose terminal went away)."""
+    import os
+
+    from .service.console_source import SourceError
+    from .tui.runner import attach
+
+    token = os.environ.get(args.token_env, "")
+    url = args.url
+    if not token or not url:
+        config, _ = load(args)
+        url = url or f"http://{config.server.host}:{config.server.port}"
+        if not token and config.server.admin_token:
+            try:
+                token = config.server.admin_token.resolve()
+            except Exception as exc:
+                print(f"bifrost-tui attach: {exc}", file=sys.stderr)
+                return 2
+    if not token:
+        print(f"bifrost-tui attach: set ${args.token_env} (or server.admin_token in the config) to the "
+              "gateway's admin token", file=sys.stderr)
+        return 2
+    log_dir = user_data_dir()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(handlers=[logging.FileHandler(log_dir / "bifrost-tui-attach.log")], level=logging.INFO,
+                        force=True)
+    try:
+        asyncio.run(attach(url, token, readonly=args.readonly))
+    except SourceError as exc:
+        print(f"bifrost-tui attach: {exc}", file=sys.stderr)
         return 1
     return 0
 
@@ -95,6 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "~/.config/bifrost-tui/bifrost.yaml, embedded default)")
         return p
 
+    console = with_config(sub.add_parser("console", help="the gateway with the operator console (the default)"))
+    console.add_argument("--host")
+    console.add_argument("--port", type=int)
+    console.add_argument("--readonly", action="store_true", help="hide every change (view only)")
+    console.set_defaults(func=cmd_console)
+
+    attach = with_config(sub.add_parser("attach", help="open the console on a gateway running in another process"))
+    attach.add_argument("--url", help="the gateway's base URL (default: server.host/port of the config)")
+    attach.add_argument("--token-env", default="BIFROST_ADMIN_TOKEN", help="env var holding the admin token")
+    attach.add_argument("--readonly", action="store_true")
+    attach.set_defaults(func=cmd_attach)
+
     serve = with_config(sub.add_parser("serve", help="run the gateway headless (systemd-friendly)"))
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
@@ -128,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:  # until the console lands, plain `bifrost-tui` serves headless
-        args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
+    if args.command is None:  # plain `bifrost-tui` (with options such as --config) opens the console
+        args = parser.parse_args(["console", *(argv if argv is not None else sys.argv[1:])])
     return args.func(args)
 
 

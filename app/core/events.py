@@ -37,7 +37,7 @@ class EventBus:
         self._seq += 1
         event = Event(kind, payload, self._seq)
         if kind == "request":
-            self.recent_requests.append(payload)
+            self.recent_requests.append(event)
         else:
             self.events.append(event)
         for callback in list(self._subscribers):
@@ -49,3 +49,16 @@ class EventBus:
 
     def request_done(self, record: RequestRecord) -> None:
         self.publish("request", record)
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def requests_since(self, seq: int, limit: int = 1000) -> list[Event]:
+        """Finished requests published after `seq` (oldest first); older ones may have left the ring."""
+        out = [e for e in reversed(self.recent_requests) if e.seq > seq][:limit] if self.recent_requests else []
+        out.reverse()
+        return out
+
+    def events_since(self, seq: int) -> list[Event]:
+        return [e for e in self.events if e.seq > seq]

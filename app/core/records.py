@@ -48,3 +48,19 @@ class RequestRecord:
     @staticmethod
     def now_utc() -> datetime:
         return datetime.now(timezone.utc)
+
+
+def record_dict(r: RequestRecord) -> dict:
+    """A JSON-ready view of a row for the console and the live API (no prompt/response bodies)."""
+    u = r.usage
+    return {
+        "id": r.id, "ts": r.ts.isoformat(), "path": r.path, "key": r.key_name, "team": r.team,
+        "customer": r.customer, "requested_model": r.requested_model, "served_model": r.served_model,
+        "provider": r.provider, "provider_key": r.provider_key, "simulated": r.simulated, "stream": r.stream,
+        "status": r.status, "error_type": r.error_type, "error_message": r.error_message,
+        "input_tokens": u.input_tokens, "output_tokens": u.output_tokens, "cache_read_tokens": u.cache_read_tokens,
+        "cache_write_5m_tokens": u.cache_write_5m_tokens, "cache_write_1h_tokens": u.cache_write_1h_tokens,
+        "cost_micro_usd": r.cost_micro_usd, "priced": r.priced, "requested_cost_micro_usd": r.requested_cost_micro_usd,
+        "latency_ms": round(r.latency_ms, 1), "ttft_ms": None if r.ttft_ms is None else round(r.ttft_ms, 1),
+        "user_agent": r.user_agent, "session_id": r.session_id, "rule": r.rule, "attempts": r.attempts,
+    }

@@ -4,17 +4,21 @@ Handlers only translate HTTP to AdminService calls and errors to JSON; the logic
 """
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 
 from aiohttp import web
 
 from ..core.entity_dicts import EntityInvalid
+from ..core.records import record_dict
 from ..service.admin import AdminService, Conflict, NotFound
+from ..service.console_source import LocalSource
 from .errors import anthropic_error
 from .pipeline import GATEWAY, Refusal, authenticate
 
 ADMIN = web.AppKey("admin", AdminService)
+LIVE = web.AppKey("live", LocalSource)
 KIND_OF = {"customers": "customer", "teams": "team", "keys": "virtual_key"}
 LEVEL_OF = {"customers": "customer", "teams": "team", "keys": "key", "providers": "provider"}
 
@@ -128,6 +132,66 @@ async def all_budgets(request: web.Request) -> web.Response:
     return web.json_response({"data": [s for group in data for s in group]})
 
 
+async def list_breakers(request: web.Request) -> web.Response:
+    return web.json_response({"data": request.app[ADMIN].breakers()})
+
+
+async def reset_breaker(request: web.Request) -> web.Response:
+    m = request.match_info
+    return web.json_response(request.app[ADMIN].reset_breaker(m["provider"], m["key"]))
+
+
+async def list_failovers(request: web.Request) -> web.Response:
+    limit = int(request.query.get("limit", "100"))
+    return web.json_response({"data": await request.app[ADMIN].failover_events(limit)})
+
+
+async def live_overview(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[LIVE].overview())
+
+
+async def live_requests(request: web.Request) -> web.Response:
+    seq, data = await request.app[LIVE].requests_since(int(request.query.get("since", "0")))
+    return web.json_response({"seq": seq, "data": data})
+
+
+async def live_events(request: web.Request) -> web.Response:
+    seq, data = await request.app[LIVE].events_since(int(request.query.get("since", "0")))
+    return web.json_response({"seq": seq, "data": data})
+
+
+async def live_series(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[LIVE].series(int(request.query.get("minutes", "60"))))
+
+
+async def live_stream(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: every finished request and every failover/breaker event, as they happen."""
+    gw = request.app[GATEWAY]
+    queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
+
+    def push(event) -> None:
+        if not queue.full():
+            queue.put_nowait(event)
+
+    unsubscribe = gw.events.subscribe(push)
+    response = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
+    await response.prepare(request)
+    try:
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), 15)
+            except asyncio.TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            payload = record_dict(event.payload) if event.kind == "request" else event.payload
+            await response.write(f"event: {event.kind}\nid: {event.seq}\ndata: {json.dumps(payload)}\n\n".encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        unsubscribe()
+    return response
+
+
 async def me(request: web.Request) -> web.Response:
     try:
         entry = authenticate(request.app[GATEWAY], request)
@@ -156,10 +220,19 @@ async def reload_config(request: web.Request) -> web.Response:
 
 def add_admin_routes(app: web.Application, admin: AdminService) -> None:
     app[ADMIN] = admin
+    app[LIVE] = LocalSource(admin.gw, admin)
     app.middlewares.append(admin_errors)
     app.router.add_get("/api/me", me)
     app.router.add_get("/api/budgets", all_budgets)
     app.router.add_post("/api/reload", reload_config)
+    app.router.add_get("/api/breakers", list_breakers)
+    app.router.add_post("/api/breakers/{provider}/{key}/reset", reset_breaker)
+    app.router.add_get("/api/failovers", list_failovers)
+    app.router.add_get("/api/live/overview", live_overview)
+    app.router.add_get("/api/live/requests", live_requests)
+    app.router.add_get("/api/live/events", live_events)
+    app.router.add_get("/api/live/series", live_series)
+    app.router.add_get("/api/live/stream", live_stream)
     app.router.add_get("/api/providers", list_providers)
     app.router.add_put("/api/providers/{name}/budgets", set_provider_budgets)
     app.router.add_get("/api/{kind:providers}/{name}/budgets", entity_budgets)

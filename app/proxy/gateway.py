@@ -1,6 +1,7 @@
 """The running gateway: config, prices, keys, provider clients, metrics, request log, events."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -10,12 +11,15 @@ from ..core.directory import Directory, KeyEntry
 from ..core.breaker import Breaker, BreakerBoard
 from ..core.events import EventBus
 from ..core.governance import Governor
+from ..core.live_stats import LiveStats
 from ..core.ledger import Ledger
 from ..core.metrics import Metrics
 from ..core.pricing import PriceTable
 from ..core.records import RequestRecord
 from ..core.secrets import SecretError
 from ..core.entity_dicts import EntityInvalid, parse_budgets, parse_entity
+from ..core.windows import parse_period
+from ..store.request_log import iso_utc
 from ..store.counters import load_counters, seed_counters
 from ..store.entities import ensure_schema, load_entities
 from ..store.log_writer import RequestLogWriter
@@ -55,6 +59,9 @@ class Gateway:
         for client in self.providers:
             client.board = self.board
         self.planner = Planner(self.providers)
+        self.live = LiveStats(self.tz)
+        self.events.subscribe(lambda e: self.live.observe(e.payload) if e.kind == "request" else None)
+        self._lag_task: asyncio.Task | None = None
 
     def _admin_token(self) -> str | None:
         ref = self.config.server.admin_token
@@ -118,10 +125,27 @@ class Gateway:
         now = datetime.now(timezone.utc)
         await load_counters(self.writer.db, self.ledger, now)
         await seed_counters(self.writer.db, self.ledger, now)
+        month = parse_period("1M", False).window_at(now, self.tz)
+        async with self.writer.db.execute(
+                "SELECT ts, key_name, team, served_model, cost_micro_usd, requested_cost_micro_usd FROM request_log "
+                "WHERE ts >= ?", (iso_utc(month.start),)) as cur:
+            self.live.seed(await cur.fetchall())
         for client in self.providers:
             await client.start()
         for warning in self.warnings:
             log.warning(warning)
+        self._lag_task = asyncio.create_task(self._watch_loop_lag(), name="loop-lag")
+
+    async def _watch_loop_lag(self, tick: float = 0.1) -> None:
+        """How late the event loop wakes up: every stall here is latency added to requests in flight."""
+        loop = asyncio.get_running_loop()
+        worst, window_start = 0.0, loop.time()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(tick)
+            worst = max(worst, (loop.time() - before - tick) * 1000)
+            if loop.time() - window_start >= 2.0:
+                self.live.loop_lag_ms, worst, window_start = worst, 0.0, loop.time()
 
     async def reload(self, config: Config) -> list[str]:
         """Take a re-read config file: entities, budgets and limits change at once; spend is kept.
@@ -151,6 +175,8 @@ class Gateway:
             await seed_counters(self.writer.db, self.ledger, datetime.now(timezone.utc))
 
     async def close(self) -> None:
+        if self._lag_task:
+            self._lag_task.cancel()
         for client in self.providers:
             await client.close()
         await self.writer.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..core.config import Config, load_config
 from ..core.config_source import ConfigError
 from .gateway import Gateway
+from .admin_routes import LIVE
 from .routes import build_app
 
 log = logging.getLogger("bifrost.server")
@@ -41,6 +42,7 @@ class GatewayServer:
         await site.start()
         if self.port == 0:  # an ephemeral port: report the real one
             self.port = site._server.sockets[0].getsockname()[1]
+        app[LIVE].listen = self.url
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish (up to shutdown_timeout_s), then drain the log."""

@@ -73,8 +73,34 @@ class AdminService:
                         "keys": [k.name for k in spec.keys], "budgets": [budget_dict(b) for b in spec.budgets],
                         "budget_status": self.status("provider", spec.name),
                         "available": bool(client and client.available),
-                        "simulated": bool(client and client.simulated)})
+                        "simulated": bool(client and client.simulated),
+                        "served": client is not None,
+                        "circuits": [b for b in self.breakers() if b["provider"] == spec.name]})
         return out
+
+    def breakers(self) -> list[dict]:
+        """Every provider key's circuit: closed, open (with seconds left), half-open, or bad."""
+        now = time.monotonic()
+        out = []
+        for client in self.gw.providers:
+            for key in client.keys:
+                out.append(client.breaker(key).snapshot(now))
+        return out
+
+    def reset_breaker(self, provider: str, key: str) -> dict:
+        breaker = self.gw.board.breakers.get((provider, key))
+        if breaker is None:
+            raise NotFound(f"no circuit for provider {provider!r} key {key!r}")
+        self.gw.board.success(breaker)
+        return breaker.snapshot(time.monotonic())
+
+    async def failover_events(self, limit: int = 100) -> list[dict]:
+        await self.gw.writer.flush()
+        async with self.gw.writer.db.execute(
+                "SELECT ts, request_id, key_name, from_provider, to_provider, reason FROM failover_events "
+                "ORDER BY ts DESC LIMIT ?", (limit,)) as cur:
+            rows = await cur.fetchall()
+        return [dict(zip(("ts", "request_id", "key", "from", "to", "reason"), r)) for r in rows]
 
     # -- changing --------------------------------------------------------------------
     def _validate(self, kind: str, data: object):

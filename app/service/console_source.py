@@ -1,0 +1,155 @@
+"""What the console reads and changes, behind one interface: in-process (LocalSource) or another
+gateway process over its admin API (RemoteSource, for `bifrost-tui attach`). No Textual here."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+
+from ..core.records import record_dict
+from ..core.secrets import SecretError, store_in_keyring
+
+
+class SourceError(Exception):
+    """A change the gateway refused (validation, conflict) or a connection problem; str() is for people."""
+
+    def __init__(self, message: str, fields: list[dict] | None = None):
+        super().__init__(message)
+        self.fields = fields or []
+
+
+class LocalSource:
+    remote = False
+
+    def __init__(self, gateway, admin, listen: str = ""):
+        self.gw, self.admin, self.listen = gateway, admin, listen
+
+    async def overview(self) -> dict:
+        gw = self.gw
+        return {"listen": self.listen, "summary": gw.live.summary(gw.metrics.in_flight),
+                "currency": {"code": gw.config.currency.code, "symbol": gw.config.currency.symbol,
+                             "per_usd": str(gw.config.currency.per_usd)},
+                "timezone": gw.config.timezone, "providers": self.admin.providers()}
+
+    async def requests_since(self, seq: int) -> tuple[int, list[dict]]:
+        events = self.gw.events.requests_since(seq)
+        return (events[-1].seq if events else seq), [record_dict(e.payload) | {"seq": e.seq} for e in events]
+
+    async def events_since(self, seq: int) -> tuple[int, list[dict]]:
+        events = self.gw.events.events_since(seq)
+        return (events[-1].seq if events else seq), [{"seq": e.seq, "kind": e.kind, **e.payload} for e in events]
+
+    async def series(self, minutes: int = 60) -> dict:
+        return self.gw.live.series(minutes)
+
+    async def budgets(self) -> list[dict]:
+        return [s for level, entity in list(self.gw.ledger.by_entity) for s in self.admin.status(level, entity)]
+
+    async def entities(self, kind: str) -> list[dict]:
+        return self.admin.list(kind)
+
+    async def providers(self) -> list[dict]:
+        return self.admin.providers()
+
+    async def create(self, kind: str, data: dict) -> tuple[dict, str | None]:
+        return await self._call(self.admin.create(kind, data))
+
+    async def update(self, kind: str, name: str, patch: dict) -> dict:
+        return await self._call(self.admin.update(kind, name, patch))
+
+    async def delete(self, kind: str, name: str) -> None:
+        await self._call(self.admin.delete(kind, name))
+
+    async def rotate_key(self, name: str) -> tuple[dict, str]:
+        return await self._call(self.admin.rotate_key(name))
+
+    async def set_provider_secret(self, service: str, username: str, value: str) -> None:
+        try:
+            store_in_keyring(service, username, value)
+        except SecretError as exc:
+            raise SourceError(str(exc)) from None
+
+    async def _call(self, awaitable):
+        from ..core.entity_dicts import EntityInvalid
+        from .admin import Conflict, NotFound
+        try:
+            return await awaitable
+        except EntityInvalid as exc:
+            raise SourceError(str(exc), exc.fields()) from None
+        except (Conflict, NotFound) as exc:
+            raise SourceError(str(exc)) from None
+
+
+class RemoteSource:
+    """The same calls against a gateway in another process (admin token required)."""
+    remote = True
+
+    def __init__(self, base_url: str, admin_token: str):
+        self.base = base_url.rstrip("/")
+        self.listen = self.base
+        self.headers = {"authorization": f"Bearer {admin_token}"}
+        self.session: aiohttp.ClientSession | None = None
+
+    async def _request(self, method: str, path: str, body: Any = None) -> Any:
+        if self.session is None:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        try:
+            async with self.session.request(method, self.base + path, headers=self.headers,
+                                            data=None if body is None else json.dumps(body)) as resp:
+                data = await resp.json(content_type=None)
+                if resp.status >= 400:
+                    error = (data or {}).get("error", {}) if isinstance(data, dict) else {}
+                    raise SourceError(error.get("message") or f"HTTP {resp.status}", error.get("fields"))
+                return data
+        except aiohttp.ClientError as exc:
+            raise SourceError(f"cannot reach the gateway at {self.base}: {type(exc).__name__}") from None
+
+    async def close(self) -> None:
+        if self.session:
+            await self.session.close()
+
+    async def overview(self) -> dict:
+        return await self._request("GET", "/api/live/overview")
+
+    async def requests_since(self, seq: int) -> tuple[int, list[dict]]:
+        data = await self._request("GET", f"/api/live/requests?since={seq}")
+        return data["seq"], data["data"]
+
+    async def events_since(self, seq: int) -> tuple[int, list[dict]]:
+        data = await self._request("GET", f"/api/live/events?since={seq}")
+        return data["seq"], data["data"]
+
+    async def series(self, minutes: int = 60) -> dict:
+        return await self._request("GET", f"/api/live/series?minutes={minutes}")
+
+    async def budgets(self) -> list[dict]:
+        return (await self._request("GET", "/api/budgets"))["data"]
+
+    async def entities(self, kind: str) -> list[dict]:
+        return (await self._request("GET", f"/api/{_path(kind)}"))["data"]
+
+    async def providers(self) -> list[dict]:
+        return (await self._request("GET", "/api/providers"))["data"]
+
+    async def create(self, kind: str, data: dict) -> tuple[dict, str | None]:
+        out = await self._request("POST", f"/api/{_path(kind)}", data)
+        return out, out.pop("key", None) if kind == "virtual_key" else None
+
+    async def update(self, kind: str, name: str, patch: dict) -> dict:
+        return await self._request("PATCH", f"/api/{_path(kind)}/{name}", patch)
+
+    async def delete(self, kind: str, name: str) -> None:
+        await self._request("DELETE", f"/api/{_path(kind)}/{name}")
+
+    async def rotate_key(self, name: str) -> tuple[dict, str]:
+        out = await self._request("POST", f"/api/keys/{name}/rotate")
+        return out, out.pop("key")
+
+    async def set_provider_secret(self, service: str, username: str, value: str) -> None:
+        raise SourceError("provider keys are stored in the keyring of the gateway's own machine: "
+                          "run the console there (bifrost-tui) to set one")
+
+
+def _path(kind: str) -> str:
+    return {"customer": "customers", "team": "teams", "virtual_key": "keys"}[kind]

@@ -1,0 +1,200 @@
+"""The operator console: a Textual app that reads a ConsoleSource on a timer and never blocks the loop."""
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from .screens.base import LiveScreen
+from .state import ConsoleState
+
+# (mode id, number key, title, module, class)
+SCREENS = (
+    ("overview", "1", "Overview", "overview", "OverviewScreen"),
+    ("requests", "2", "Requests", "requests", "RequestsScreen"),
+    ("budgets", "3", "Budgets", "budgets", "BudgetsScreen"),
+    ("failover", "4", "Failover", "failover", "FailoverScreen"),
+    ("plots", "5", "Plots", "plots", "PlotsScreen"),
+    ("keys", "6", "Keys", "entities", "KeysScreen"),
+    ("teams", "7", "Teams", "entities", "TeamsScreen"),
+    ("customers", "8", "Customers", "entities", "CustomersScreen"),
+    ("providers", "9", "Providers", "entities", "ProvidersScreen"),
+)
+ALIASES = {"logs": "requests", "log": "requests", "req": "requests", "budget": "budgets", "failovers": "failover",
+           "key": "keys", "team": "teams", "customer": "customers", "provider": "providers", "plot": "plots"}
+MUTATING_ACTIONS = {"new", "edit", "disable", "delete", "rotate", "set_secret"}
+
+
+def _screen_factory(module: str, cls: str):
+    def make():
+        mod = __import__(f"app.tui.screens.{module}", fromlist=[cls])
+        return getattr(mod, cls)()
+    return make
+
+
+class ScreenCommands(Provider):
+    """ctrl+p: every screen, and "jump to" each key, team and customer."""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        app: ConsoleApp = self.app  # type: ignore[assignment]
+        for mode, key, title, *_ in SCREENS:
+            label = f"Show {title} ({key})"
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(score, matcher.highlight(label), partial(app.switch_mode, mode), help=f":{mode}")
+        for kind, mode in (("key", "keys"), ("team", "teams"), ("customer", "customers")):
+            for name in app.known_names.get(kind, ()):
+                label = f"Jump to {kind} {name}"
+                score = matcher.match(label)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(label), partial(app.jump, mode, name))
+
+    async def discover(self) -> Hits:
+        app: ConsoleApp = self.app  # type: ignore[assignment]
+        for mode, key, title, *_ in SCREENS:
+            yield DiscoveryHit(f"Show {title} ({key})", partial(app.switch_mode, mode))
+
+
+class ConsoleApp(App):
+    TITLE = "bifrost-tui"
+    CSS_PATH = "console.tcss"
+    COMMANDS = App.COMMANDS | {ScreenCommands}
+    MODES = {mode: _screen_factory(module, cls) for mode, _, _, module, cls in SCREENS}
+    DEFAULT_MODE = "overview"
+    BINDINGS = [
+        *(Binding(key, f"switch_mode('{mode}')", title, show=False, id=f"screen-{mode}")
+          for mode, key, title, *_ in SCREENS),
+        Binding("colon", "command_line", ":cmd", id="command-line"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit_console", "Quit", priority=True, id="quit"),
+    ]
+
+    def __init__(self, source, *, readonly: bool = False, poll_interval: float = 0.5, on_exit=None):
+        super().__init__()
+        self.source = source
+        self.readonly = readonly
+        self.poll_interval = poll_interval
+        self.state = ConsoleState()
+        self.known_names: dict[str, list[str]] = {}
+        self._polling = False
+        self._slow_tick = 0.0
+        self.on_exit = on_exit
+
+    @property
+    def attached(self) -> bool:
+        return bool(getattr(self.source, "remote", False))
+
+    def badges(self) -> list[str]:
+        out = []
+        if self.readonly:
+            out.append("READ-ONLY")
+        if self.attached:
+            out.append("ATTACHED")
+        paused = getattr(self.screen, "paused", False)
+        if paused:
+            out.append("PAUSED")
+        return out
+
+    async def on_mount(self) -> None:
+        await self.poll()
+        self.set_interval(self.poll_interval, self.poll)
+
+    async def poll(self) -> None:
+        """Fetch what changed; runs on a timer, never overlapping itself; collection never pauses."""
+        if self._polling:
+            return
+        self._polling = True
+        state = self.state
+        try:
+            state.overview = await self.source.overview()
+            state.request_seq, rows = await self.source.requests_since(state.request_seq)
+            state.requests.extend(rows)
+            state.new_requests = len(rows)
+            state.event_seq, events = await self.source.events_since(state.event_seq)
+            state.events.extend(events)
+            for event in events:
+                self.announce(event)
+            now = time.monotonic()
+            if now - self._slow_tick >= 2.0:  # budgets and names change slowly
+                self._slow_tick = now
+                state.budgets = await self.source.budgets()
+                await self.refresh_names()
+            state.connected, state.error = True, None
+        except Exception as exc:  # a lost remote gateway must not kill the console
+            state.connected, state.error = False, str(exc) or type(exc).__name__
+        finally:
+            state.last_poll = time.monotonic()
+            self._polling = False
+        self.refresh_screen()
+
+    async def refresh_names(self) -> None:
+        for kind in ("virtual_key", "team", "customer"):
+            names = [e["name"] for e in await self.source.entities(kind)]
+            self.known_names["key" if kind == "virtual_key" else kind] = names
+
+    def refresh_screen(self) -> None:
+        screen = self.screen
+        if isinstance(screen, LiveScreen):
+            with self.batch_update():
+                screen.query_one("#status-header").show(self.state, self.badges())
+                screen.refresh_data(self.state)
+
+    def announce(self, event: dict) -> None:
+        """A toast only when something changes state (a circuit opens or closes, a failover)."""
+        if event.get("kind") == "breaker":
+            severity = "error" if event.get("to") in ("open", "bad") else "information"
+            self.notify(f"{event.get('provider')}/{event.get('key')}: circuit {event.get('from')} → {event.get('to')}",
+                        severity=severity, timeout=6)
+        elif event.get("kind") == "failover":
+            self.notify(f"failover {event.get('from')} → {event.get('to')}: {event.get('reason')}",
+                        severity="warning", timeout=4)
+
+    def jump(self, mode: str, name: str) -> None:
+        self.switch_mode(mode)
+        screen = self.screen
+        if hasattr(screen, "select_name"):
+            screen.select_name(name)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if self.readonly and action in MUTATING_ACTIONS:
+            return None
+        return True
+
+    def action_command_line(self) -> None:
+        from .command_line import CommandLine
+        self.push_screen(CommandLine(), self.run_command)
+
+    def run_command(self, text: str | None) -> None:
+        if not text:
+            return
+        words = text.strip().lstrip(":").split()
+        if not words:
+            return
+        name = ALIASES.get(words[0], words[0])
+        modes = {mode for mode, *_ in SCREENS}
+        if name in ("q", "quit"):
+            self.action_quit_console()
+        elif name in modes and len(words) > 1:
+            self.jump(name, words[1])
+        elif name in modes:
+            self.switch_mode(name)
+        else:
+            self.notify(f"unknown command :{words[0]} — try :keys, :teams, :logs, :budgets, :key NAME",
+                        severity="warning")
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+        self.push_screen(HelpScreen())
+
+    def action_quit_console(self) -> None:
+        in_flight = (self.state.overview.get("summary") or {}).get("in_flight", 0)
+        if self.attached or not in_flight:
+            self.exit()
+            return
+        from .confirm import Confirm
+        self.push_screen(Confirm(f"{in_flight} request(s) in flight. Quitting stops the gateway for everyone. Quit?"),
+                         lambda ok: self.exit() if ok else None)

@@ -1,0 +1,83 @@
+"""Running the console: beside an in-process gateway, or attached to one in another process.
+
+One asyncio loop runs the aiohttp gateway and the Textual app. SIGTERM stops both gracefully (no log
+row lost). SIGHUP — the SSH session dropped — detaches the console and the gateway keeps serving
+headless until SIGTERM. Nothing is printed to the terminal while the console runs: logs go to a file.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from ..core.config import Config
+from ..proxy.server import GatewayServer
+from ..service.admin import AdminService
+from ..service.console_source import LocalSource, RemoteSource
+from .app import ConsoleApp
+
+log = logging.getLogger("bifrost.console")
+
+
+async def run_app_safely(app: ConsoleApp) -> None:
+    """Run the app and put the loop's task factory back afterwards (Textual may change it on 3.12+)."""
+    loop = asyncio.get_running_loop()
+    factory = loop.get_task_factory()
+    try:
+        await app.run_async()
+    except OSError as exc:  # the terminal vanished under us (EIO after a hang-up)
+        log.warning("console stopped: terminal error %s", exc)
+    finally:
+        loop.set_task_factory(factory)
+
+
+async def run_with_console(config: Config, *, host=None, port=None, readonly=False, before_console=None,
+                           after_start=None) -> None:
+    server = GatewayServer(config, host=host, port=port)
+    await server.start()
+    if after_start:
+        after_start(server)
+    source = LocalSource(server.gateway, AdminService(server.gateway), server.url)
+    app = ConsoleApp(source, readonly=readonly)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    detached = False
+
+    def on_term() -> None:
+        stop.set()
+        app.exit()
+
+    def on_hangup() -> None:
+        nonlocal detached
+        detached = True
+        log.warning("terminal hung up (SIGHUP): console detached; the gateway keeps serving on %s "
+                    "(`bifrost-tui attach` reopens a console)", server.url)
+        app.exit()
+
+    loop.add_signal_handler(signal.SIGTERM, on_term)
+    loop.add_signal_handler(signal.SIGINT, on_term)
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    try:
+        if before_console:
+            await before_console(server)
+        await run_app_safely(app)
+        if detached and not stop.is_set():
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        log.info("stopping: finishing in-flight requests and writing the request log")
+        await server.stop()
+
+
+async def attach(url: str, admin_token: str, readonly: bool = False) -> None:
+    source = RemoteSource(url, admin_token)
+    try:
+        await source.overview()  # fail fast with a clear message
+    except Exception:
+        await source.close()
+        raise
+    try:
+        await run_app_safely(ConsoleApp(source, readonly=readonly))
+    finally:
+        await source.close()

@@ -1,0 +1,36 @@
+"""The base of every console screen: the status header on top, the footer below, and data pushed in
+by the app's poller (`refresh_data` runs only for the visible screen, so hidden screens cost nothing)."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ..state import ConsoleState
+from ..widgets import StatusHeader
+
+
+class LiveScreen(Screen):
+    TITLE = ""
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status-header")
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    @property
+    def state(self) -> ConsoleState:
+        return self.app.state
+
+    @property
+    def source(self):
+        return self.app.source
+
+    def refresh_data(self, state: ConsoleState) -> None:
+        """Redraw from the state; called after each poll while this screen is shown."""
+
+    def on_screen_resume(self) -> None:
+        self.app.refresh_screen()
