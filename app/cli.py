@@ -127,6 +127,53 @@ def cmd_attach(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Gateway + console + simulated providers + synthetic developers: every screen alive in seconds."""
+    from .demo import demo_config, demo_data_dir, run_traffic
+
+    data_dir = demo_data_dir()
+    config, keys = demo_config(data_dir, port=args.port or 0)
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task] = []
+
+    async def start_traffic(server) -> None:
+        tasks.append(asyncio.create_task(run_traffic(server, keys, stop)))
+
+    async def headless() -> None:
+        from .proxy.server import GatewayServer
+
+        server = GatewayServer(config)
+        await server.start()
+        print(f"demo gateway (SIMULATED providers) on {server.url}; traffic for {args.duration:g}s", flush=True)
+        await start_traffic(server)
+        await asyncio.sleep(args.duration)
+        stop.set()
+        await asyncio.gather(*tasks)
+        live = server.gateway.live.summary(server.gateway.metrics.in_flight)
+        failovers = sum(1 for e in server.gateway.events.events if e.kind == "failover")
+        refused = sum(1 for e in server.gateway.events.recent_requests if e.payload.status == 402)
+        print(f"requests {live['requests_total']}  errors {live['errors_total']}  failovers {failovers}  "
+              f"budget refusals (402) {refused}  spend {server.gateway.live.spend_month} micro-USD", flush=True)
+        await server.stop()
+
+    async def with_console() -> None:
+        from .tui.runner import run_with_console
+        try:
+            await run_with_console(config, before_console=start_traffic, readonly=args.readonly)
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    if args.headless or not sys.stdout.isatty():
+        setup_logging(config, to_stderr=True)
+        asyncio.run(headless())
+    else:
+        setup_logging(config, to_stderr=False)
+        asyncio.run(with_console())
+    print(f"demo data (SQLite request log): {data_dir}")
+    return 0
+
+
 def cmd_mock_upstream(args: argparse.Namespace) -> int:
     from .mock.engine import MockSettings
     from .mock.server import run_mock_upstream
@@ -169,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     attach.add_argument("--token-env", default="BIFROST_ADMIN_TOKEN", help="env var holding the admin token")
     attach.add_argument("--readonly", action="store_true")
     attach.set_defaults(func=cmd_attach)
+
+    demo = sub.add_parser("demo", help="gateway + console + simulated providers + synthetic traffic")
+    demo.add_argument("--port", type=int)
+    demo.add_argument("--readonly", action="store_true")
+    demo.add_argument("--headless", action="store_true", help="no console: run the traffic, print a summary")
+    demo.add_argument("--duration", type=float, default=15.0, help="seconds of traffic with --headless")
+    demo.set_defaults(func=cmd_demo)
 
     serve = with_config(sub.add_parser("serve", help="run the gateway headless (systemd-friendly)"))
     serve.add_argument("--host")
