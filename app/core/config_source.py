@@ -72,20 +72,26 @@ def parse_yaml(text: str, source: str) -> YamlDoc:
     if node is None:
         doc.data = {}
         return doc
-    doc.data = _plain(node, (), doc.lines, loader)
+    duplicates: list[ConfigIssue] = []
+    doc.data = _plain(node, (), doc.lines, loader, duplicates)
+    if duplicates:
+        raise ConfigError(source, duplicates)
     return doc
 
 
-def _plain(node: yaml.Node, path: Path_, lines: dict, loader: yaml.SafeLoader) -> object:
+def _plain(node: yaml.Node, path: Path_, lines: dict, loader: yaml.SafeLoader, duplicates: list) -> object:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            out[key] = _plain(value_node, path + (key,), lines, loader)
+            if key in out:  # YAML would keep only the last one: say so instead of losing the first
+                duplicates.append(ConfigIssue(path + (key,), key_node.start_mark.line + 1,
+                                              f"duplicate field: given more than once (first on line {lines[path + (key,)]})"))
+            out[key] = _plain(value_node, path + (key,), lines, loader, duplicates)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, path + (i,), lines, loader) for i, item in enumerate(node.value)]
+        return [_plain(item, path + (i,), lines, loader, duplicates) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 

@@ -26,8 +26,9 @@ class SecretRef:
             return cls("env", name)
         if scheme == "keyring" and "/" in name and all(name.split("/", 1)):
             return cls("keyring", name)
+        shown = f" starting with {scheme!r}" if scheme in ("env", "keyring") or (scheme.isalpha() and len(scheme) <= 10) else ""
         raise ValueError(
-            f"expected env:NAME or keyring:SERVICE/USERNAME, got a value starting with {scheme!r} "
+            f"expected env:NAME or keyring:SERVICE/USERNAME, got a value{shown} that is neither "
             "(secrets are never written in the config file)"
         )
 

@@ -33,8 +33,14 @@ DROP_HEADERS = frozenset((
 
 
 def forward_headers(request: web.Request) -> dict[str, str]:
-    """Client headers that may go upstream: never credentials (the virtual key) or hop-by-hop ones."""
-    return {k: v for k, v in request.headers.items() if k.lower() not in DROP_HEADERS}
+    """Client headers that may go upstream: never credentials (the virtual key) or hop-by-hop ones.
+    A header sent on several lines keeps every value (joined with ", ", as HTTP allows)."""
+    out: dict[str, str] = {}
+    for name, value in request.headers.items():
+        if name.lower() in DROP_HEADERS:
+            continue
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
 
 
 class Served:
@@ -100,6 +106,30 @@ def stream_error(held: bytes) -> tuple[str, str] | None:
     return str(error.get("type") or "api_error"), str(error.get("message") or "upstream stream error")
 
 
+def client_facing(reply: UpstreamReply, provider: str | None) -> UpstreamReply:
+    """The last upstream error as the client should see it: Anthropic-shaped JSON, and never a 401 for a
+    provider key the gateway owns (Claude Code would blame the developer's key and retry for minutes)."""
+    if reply.status in (401, 403):
+        message = (f"The provider {provider} rejected the gateway's own provider key (HTTP {reply.status}). "
+                   "Your virtual key is fine: ask the gateway operator to fix the provider key.")
+        return UpstreamReply(403, {"content-type": "application/json", "x-should-retry": "false"},
+                             body=error_json("permission_error", message), provider_key=reply.provider_key)
+    body = reply.body or b""
+    if reply.status >= 400 and not body.lstrip().startswith(b"{"):
+        text = body[:200].decode("utf-8", "replace").strip() or "no body"
+        headers = {"content-type": "application/json"}
+        if "retry-after" in reply.headers:
+            headers["retry-after"] = reply.headers["retry-after"]
+        kind = {429: "rate_limit_error", 529: "overloaded_error"}.get(reply.status, "api_error")
+        return UpstreamReply(reply.status, headers, body=error_json(kind, f"Upstream {provider} answered HTTP "
+                             f"{reply.status} without a JSON body: {text}"), provider_key=reply.provider_key)
+    return reply
+
+
+def error_json(error_type: str, message: str) -> bytes:
+    return json.dumps({"type": "error", "error": {"type": error_type, "message": message}}).encode()
+
+
 async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEntry, plan: list[Step], body: dict,
                                 raw: bytes, input_tokens: int, record: RequestRecord, served: Served) -> UpstreamReply:
     headers = forward_headers(request)
@@ -131,10 +161,8 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
                     reason = f"stream error before first content: {failed[0]}"
                     reply.close()
                     reply = UpstreamReply(529 if failed[0] == "overloaded_error" else 502,
-                                          {"content-type": "application/json"},
-                                          body=json.dumps({"type": "error", "error": {
-                                              "type": failed[0], "message": failed[1]}}).encode(),
-                                          provider_key=reply.provider_key)
+                                      {"content-type": "application/json"}, body=error_json(*failed),
+                                      provider_key=reply.provider_key)
             if reason is None and reply.status in RETRYABLE_STATUS:
                 reason = f"HTTP {reply.status}"
         except UpstreamUnavailable as exc:
@@ -168,8 +196,8 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
     if tried:  # the log row names the last provider tried
         record.provider, record.provider_key = tried[-1]["provider"], tried[-1].get("key")
         record.served_model = tried[-1].get("model") or record.served_model
-    if last_reply is not None:  # every target failed: the client gets the last upstream error as it was
-        return last_reply
+    if last_reply is not None:  # every target failed: the client gets the last upstream error
+        return client_facing(last_reply, record.provider)
     if isinstance(last_error, Refused):
         raise Refusal.of(last_error)
     status = last_error.status if last_error else 502

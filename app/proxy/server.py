@@ -35,8 +35,7 @@ class GatewayServer:
     async def start(self) -> None:
         await self.gateway.start()
         app = build_app(self.gateway)
-        self.runner = web.AppRunner(app, handle_signals=False, access_log=None,
-                                    shutdown_timeout=self.config.server.shutdown_timeout_s)
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True)
         await site.start()
@@ -45,8 +44,14 @@ class GatewayServer:
         app[LIVE].listen = self.url
 
     async def stop(self) -> None:
-        """Stop accepting, let in-flight requests finish (up to shutdown_timeout_s), then drain the log."""
+        """Stop accepting, let in-flight requests finish (up to shutdown_timeout_s), cancel the rest
+        (each still writes its log row), then drain the log."""
         if self.runner is not None:
+            for site in list(self.runner.sites):
+                await site.stop()
+            deadline = asyncio.get_running_loop().time() + self.config.server.shutdown_timeout_s
+            while self.gateway.metrics.in_flight and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
             await self.runner.cleanup()
             self.runner = None
         await self.gateway.close()
