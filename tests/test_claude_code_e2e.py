@@ -91,13 +91,20 @@ def assert_forwarded_with_upstream_key(recorded: list[dict], virtual_key: str) -
         assert header(r, "authorization") is None
 
 
-def assert_success_row(row: dict, key_name: str) -> None:
+def total_input(row: dict) -> int:
+    return row["input_tokens"] + row["cache_read_tokens"] + row["cache_write_5m_tokens"] + row["cache_write_1h_tokens"]
+
+
+def assert_success_row(row: dict, key_name: str, *, uncached_input: bool = True) -> None:
+    """A logged 200 stream. `uncached_input`: expect input_tokens > 0 (a later turn whose whole prompt sits
+    before Claude Code's last cache_control breakpoint is all cache reads and writes)."""
     assert row["key_name"] == key_name
     assert row["path"] == "/v1/messages"
     assert row["status"] == 200 and row["error_type"] is None
     assert row["stream"] == 1
     assert row["provider"] == "anthropic"
-    assert row["input_tokens"] > 0 and row["output_tokens"] > 0
+    assert (row["input_tokens"] if uncached_input else total_input(row)) > 0
+    assert row["output_tokens"] > 0
     assert row["user_agent"].startswith("claude-cli/")
     assert row["session_id"]
 
@@ -166,8 +173,8 @@ async def test_tool_round_trip(claude_bin, gateway, tmp_path):
 
     rows = await log_rows(gateway)
     assert len(rows) == 2, rows
-    for row in rows:
-        assert_success_row(row, "dev-a")
+    assert_success_row(rows[0], "dev-a")
+    assert_success_row(rows[1], "dev-a", uncached_input=False)
     assert rows[0]["session_id"] == rows[1]["session_id"]
 
     recorded = await upstream_requests(gateway)

@@ -211,7 +211,9 @@ def _validate(body: object) -> str | None:
 
 def _reply_content(body: dict, reply_text: str) -> tuple[list[dict], str, int]:
     """(content blocks, stop_reason, output tokens) for the request."""
-    last = body["messages"][-1]
+    # Claude Code puts a role "system" message mid-conversation: the turn to answer is the last other one.
+    turns = [m for m in body["messages"] if not (isinstance(m, dict) and m.get("role") == "system")]
+    last = turns[-1] if turns else body["messages"][-1]
     blocks = last.get("content") if isinstance(last, dict) else None
     if isinstance(blocks, str):
         blocks = [{"type": "text", "text": blocks}]
