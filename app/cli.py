@@ -196,6 +196,26 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return export_logs(config, args)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from .reports.status_view import show_status
+
+    return show_status(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .reports.spend_report import spend_report
+
+    config, _ = load(args)
+    return spend_report(config, args)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .reports.verify import verify_counters
+
+    config, _ = load(args)
+    return verify_counters(config, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bifrost-tui", description="LLM gateway with a terminal operator console.")
     sub = parser.add_subparsers(dest="command")
@@ -251,6 +271,22 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
     logs.add_argument("--limit", type=int)
     logs.set_defaults(func=cmd_logs)
+
+    status = sub.add_parser("status", help="your own key (ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY): budgets, limits")
+    status.add_argument("--json", action="store_true", help="print the gateway's /api/me JSON unchanged")
+    status.set_defaults(func=cmd_status)
+
+    report = with_config(sub.add_parser("report", help="spend per group and period, from the request log"))
+    report.add_argument("--by", choices=("team", "key", "customer", "model", "provider"), required=True)
+    report.add_argument("--period", choices=("day", "week", "month"), required=True)
+    report.add_argument("--since", help="ISO date/time or relative: 2026-11-01, 24h, 7d")
+    report.add_argument("--until", help="ISO date/time or relative")
+    report.add_argument("--format", choices=("table", "csv", "md"), default="table")
+    report.set_defaults(func=cmd_report)
+
+    verify = with_config(sub.add_parser("verify", help="compare budget counters with the request log"))
+    verify.add_argument("--repair", action="store_true", help="set drifting counters to the log sums")
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 

@@ -49,6 +49,7 @@ class MockSettings:
     retry_after: int | None = 1  # retry-after seconds sent with injected 429/529
     fail_mid_stream_rate: float = 0.0  # stream sends message_start, then an overloaded error event
     seed: int | None = None
+    fail_after_deltas: int | None = None  # stream sends this many content deltas, then an overloaded error event
 
     def __post_init__(self) -> None:
         for name in ("latency_ms", "tokens_per_second"):
@@ -57,7 +58,7 @@ class MockSettings:
             setattr(self, name, _number(name, getattr(self, name), upper=1.0))
         if self.reply_text is not None and not isinstance(self.reply_text, str):
             raise ValueError("reply_text must be a string or null")
-        for name in ("retry_after", "seed"):
+        for name in ("retry_after", "seed", "fail_after_deltas"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                 raise ValueError(f"{name} must be a non-negative integer or null")
@@ -149,7 +150,8 @@ class MockEngine:
         headers["content-type"] = "text/event-stream; charset=utf-8"
         headers["cache-control"] = "no-cache"
         fail = settings.fail_mid_stream_rate > 0 and self._rng.random() < settings.fail_mid_stream_rate
-        return MockReply(200, headers, chunks=_stream(message, settings.tokens_per_second, fail))
+        return MockReply(200, headers, chunks=_stream(message, settings.tokens_per_second, fail,
+                                                      settings.fail_after_deltas))
 
     def count_tokens(self, body: dict) -> dict:
         return {"input_tokens": estimate_tokens(body)}
@@ -242,15 +244,20 @@ def _reply_content(body: dict, reply_text: str) -> tuple[list[dict], str, int]:
     return [{"type": "text", "text": "".join(tokens)}], stop_reason, len(tokens)
 
 
-async def _stream(message: dict, tokens_per_second: float, fail: bool) -> AsyncIterator[bytes]:
-    """Anthropic's event sequence for ``message``, paced at ``tokens_per_second`` when > 0."""
+async def _stream(message: dict, tokens_per_second: float, fail: bool,
+                  fail_after_deltas: int | None = None) -> AsyncIterator[bytes]:
+    """Anthropic's event sequence for ``message``, paced at ``tokens_per_second`` when > 0.
+
+    ``fail``: an overloaded error right after message_start. ``fail_after_deltas``: the error after that
+    many content_block_delta events (or fewer, at the end of the first block, when the reply is shorter)."""
     usage = message["usage"]
     start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded (simulated)"}}
     yield _sse("message_start", {"type": "message_start", "message": start})
     if fail:
-        error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded (simulated)"}}
         yield _sse("error", error)
         return
+    sent = 0
     for index, block in enumerate(message["content"]):
         if block["type"] == "tool_use":
             empty, delta_type, field = {**block, "input": {}}, "input_json_delta", "partial_json"
@@ -262,11 +269,17 @@ async def _stream(message: dict, tokens_per_second: float, fail: bool) -> AsyncI
         if index == 0:
             yield _sse("ping", {"type": "ping"})
         for i in range(0, len(tokens), _DELTA_TOKENS):
+            if fail_after_deltas is not None and sent >= fail_after_deltas:
+                break
             piece = tokens[i : i + _DELTA_TOKENS]
             if tokens_per_second > 0:
                 await asyncio.sleep(len(piece) / tokens_per_second)
             delta = {"type": delta_type, field: "".join(piece)}
             yield _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+            sent += 1
+        if fail_after_deltas is not None:
+            yield _sse("error", error)
+            return
         yield _sse("content_block_stop", {"type": "content_block_stop", "index": index})
     final_usage = {k: v for k, v in usage.items() if k != "cache_creation"}
     delta = {"stop_reason": message["stop_reason"], "stop_sequence": None}

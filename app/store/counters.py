@@ -60,5 +60,32 @@ async def seed_counters(db: aiosqlite.Connection, ledger: Ledger, now: datetime)
                          "VALUES (?, ?, ?, ?, ?)", (ref.level, ref.entity, ref.period, window_key, spent))
         ledger.load(ref, window_key, spent)
         seeded += 1
+    for state in ledger.states.values():  # rolling budgets: one counter a minute, rebuilt from the log
+        if state.ref.rolling and not state.buckets:
+            seeded += await _seed_rolling(db, ledger, state, now)
     await db.commit()
     return seeded
+
+
+async def _seed_rolling(db: aiosqlite.Connection, ledger: Ledger, state, now: datetime) -> int:
+    ref = state.ref
+    prefix = f"rolling:{ref.period}:"
+    async with db.execute("SELECT 1 FROM budget_counters WHERE level=? AND entity=? AND period=? AND window_key LIKE ? "
+                          "LIMIT 1", (ref.level, ref.entity, ref.period, prefix + "%")) as cur:
+        if await cur.fetchone():
+            return 0
+    since = now - timedelta(seconds=rolling_seconds(state.period))
+    async with db.execute(f"SELECT ts, cost_micro_usd FROM request_log WHERE {LOG_COLUMN[ref.level]}=? AND ts >= ? "
+                          "AND cost_micro_usd IS NOT NULL AND cost_micro_usd > 0 ORDER BY ts",
+                          (ref.entity, _iso(since))) as cur:
+        rows = await cur.fetchall()
+    minutes: dict[int, int] = {}
+    for ts, cost in rows:
+        minute = int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()) // ROLLING_BUCKET_S
+        minutes[minute] = minutes.get(minute, 0) + cost
+    for minute, spent in sorted(minutes.items()):
+        key = f"{prefix}{minute}"
+        await db.execute("INSERT INTO budget_counters (level, entity, period, window_key, spent_micro_usd) "
+                         "VALUES (?, ?, ?, ?, ?)", (ref.level, ref.entity, ref.period, key, spent))
+        ledger.load(ref, key, spent)
+    return len(minutes)

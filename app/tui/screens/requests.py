@@ -1,16 +1,406 @@
-"""Requests screen (first cut)."""
+"""Requests (2): a live tail of finished requests.
+
+Tail semantics (toolong / k9s / memray):
+- the table follows new rows by default (the cursor sits on the newest row);
+- moving the cursor off the last row or scrolling up pauses the VIEW: the table stops changing and its
+  title counts the rows that arrived meanwhile ("+N new"); moving back onto the last row resumes;
+- `end` / `G` resume following at once; `space` toggles an explicit pause (only `space`, `end` or `G`
+  undo it);
+- pausing never stops collection: the app's poller keeps filling `state.requests`; on resume every
+  missed row is appended (up to the row cap).
+
+Cost: each tick only the rows that arrived since the last tick are looked at and appended
+(`DataTable.add_row` per new row); the table is rebuilt only when the filter changes or the row cap
+evicts rows (in batches of EVICT_BATCH, so a busy gateway rebuilds at most every few ticks).
+"""
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from collections import deque
 
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Input
+
+from ..request_detail import RequestDetail, compact, local_time, model_text, prompt_tokens, status_text, zone
+from ..widgets import fmt_ms
 from .base import LiveScreen
+
+ROW_CAP = 1000  # rows the table holds at most (the console keeps more in state.requests)
+EVICT_BATCH = 200  # when the cap is hit, drop this many of the oldest rows at once (one rebuild)
+FILTER_DELAY = 0.15  # seconds of typing quiet before the filter applies (enter applies at once)
+
+COLUMNS = (("time", "time"), ("key", "key"), ("model", "model"), ("provider", "provider"),
+           ("status", "status"), ("tok in/out", "tokens"), ("cost", "cost"), ("latency", "latency"),
+           ("ttft", "ttft"))
+
+
+def make_matcher(text: str):
+    """A predicate for the `/` filter: case-insensitive substring over key, team, models, provider,
+    status and error type; a leading `!` inverts. None when the filter is empty."""
+    text = text.strip()
+    invert = text.startswith("!")
+    needle = text[1:].strip().lower() if invert else text.lower()
+    if not needle:
+        return None
+
+    def match(row: dict) -> bool:
+        hay = "\x00".join(str(row.get(f) or "") for f in ("key", "team", "requested_model", "served_model",
+                                                           "provider", "status", "error_type")).lower()
+        return (needle in hay) != invert
+    return match
+
+
+class RequestTable(DataTable):
+    """The requests DataTable; `end` resumes following instead of scrolling to the last column."""
+
+    BINDINGS = [
+        Binding("end", "screen.follow", "Follow", show=False, id="requests-follow-end"),
+        Binding("enter", "select_cursor", "Detail", id="requests-detail"),
+    ]
 
 
 class RequestsScreen(LiveScreen):
-    def compose_body(self) -> ComposeResult:
-        yield Static("Requests", classes="title")
-        yield Static(id="body")
+    TITLE = "Requests"
+    DEFAULT_CSS = """
+    RequestsScreen RequestTable { height: 1fr; border: round $primary; }
+    RequestsScreen RequestTable:focus { border: round $accent; }
+    RequestsScreen #requests-filter { dock: bottom; height: 1; border: none; padding: 0 1; display: none; }
+    RequestsScreen #requests-filter.-open { display: block; }
+    """
+    BINDINGS = [
+        Binding("slash", "open_filter", "Filter", id="requests-filter"),
+        Binding("space", "toggle_pause", "Pause", id="requests-pause"),
+        Binding("G", "follow", "Follow", id="requests-follow"),
+        Binding("y", "copy_id", "Copy id", id="requests-copy-id"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="requests-clear-filter"),
+    ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._by_id: dict[str, dict] = {}  # rows in the table, by request id (the row key)
+        self._last_seq = 0  # newest request the screen has looked at
+        self._shown_seq = 0  # newest request appended to the table
+        self._unseen = 0  # matching rows collected while the view was paused ("+N new")
+        self._hold = False  # explicit pause (space)
+        self._following = True  # False once the user moved/scrolled away from the newest row
+        self._filter_text = ""
+        self._match = None
+        self._flags: deque[bool] = deque()  # match flag per row of state.requests (for "of N")
+        self._matched = 0
+        self._filter_timer = None
+        self._primed = False
+        self._suppress_scroll = False
+
+    # -- layout --------------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        table = RequestTable(id="requests-table", cursor_type="row", zebra_stripes=True)
+        table.fixed_columns = 1
+        yield table
+        yield Input(placeholder="filter: key, team, model, provider, status — !text inverts; enter applies, "
+                                "esc clears", id="requests-filter")
+
+    def on_mount(self) -> None:
+        table = self.table
+        for label, key in COLUMNS:
+            table.add_column(label, key=key)
+        self.watch(table, "scroll_y", self._on_scroll_y, init=False)
+        table.focus()
+        self._update_title()
+
+    @property
+    def table(self) -> RequestTable:
+        return self.query_one("#requests-table", RequestTable)
+
+    # -- public state ----------------------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        """True while the view is frozen (space, or the user moved off the newest row)."""
+        return self._hold or not self._following
+
+    @property
+    def pending(self) -> int:
+        """Matching rows collected while paused, not yet in the table ("+N new")."""
+        return self._unseen
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter_text
+
+    # -- data ------------------------------------------------------------------------------------
     def refresh_data(self, state) -> None:
-        self.query_one("#body", Static).update(f"{len(state.requests)} requests seen")
+        rows = state.requests
+        if rows and rows[-1].get("seq", 0) < self._last_seq:  # the source restarted: start over
+            self._reset()
+        new = self._take_new(rows)
+        match = self._match
+        matched = new if match is None else [r for r in new if match(r)]
+        self._count(rows, new, matched)
+        if not self._primed:  # first data: fill from everything collected so far
+            self._primed = True
+            self._rebuild()
+        elif self.paused:
+            self._unseen += len(matched)
+        elif self._unseen:
+            self._catch_up()
+        elif matched:
+            self._append(matched)
+        self._update_title()
+
+    def _take_new(self, rows) -> list[dict]:
+        """Rows with seq above the last one seen, oldest first (walks back from the newest only)."""
+        last = self._last_seq
+        out = []
+        for r in reversed(rows):
+            if r.get("seq", 0) <= last:
+                break
+            out.append(r)
+        if out:
+            out.reverse()
+            self._last_seq = out[-1].get("seq", last)
+        return out
+
+    def _count(self, rows, new, matched) -> None:
+        """Keep "of N" (matching rows among those collected) exact without rescanning."""
+        match = self._match
+        flags = self._flags
+        if match is None:
+            flags.extend(True for _ in new)
+        else:
+            ids = {id(r) for r in matched}
+            flags.extend(id(r) in ids for r in new)
+        self._matched += len(matched)
+        while len(flags) > len(rows):
+            if flags.popleft():
+                self._matched -= 1
+
+    def _reset(self) -> None:
+        self._last_seq = self._shown_seq = self._unseen = 0
+        self._flags.clear()
+        self._matched = 0
+        self._primed = False
+
+    def _row_cells(self, r: dict, tz, money) -> tuple:
+        cost = r.get("cost_micro_usd")
+        cost_cell = Text("?", style="yellow") if (cost is None or r.get("priced") is False) else money(cost)
+        model = model_text(r)
+        return (local_time(r.get("ts"), tz), r.get("key") or "–",
+                Text(model, style="cyan") if "→" in model else model,
+                r.get("provider") or "–", status_text(r),
+                f"{compact(prompt_tokens(r))}/{compact(r.get('output_tokens'))}", cost_cell,
+                fmt_ms(r.get("latency_ms")), fmt_ms(r.get("ttft_ms")))
+
+    def _add_rows(self, rows: list[dict]) -> None:
+        table, by_id = self.table, self._by_id
+        state = self.state
+        tz, money = zone(state.overview.get("timezone")), state.money
+        for r in rows:
+            rid = r.get("id") or f"seq-{r.get('seq')}"
+            if rid in by_id:
+                continue
+            by_id[rid] = r
+            table.add_row(*self._row_cells(r, tz, money), key=rid)
+
+    def _append(self, matched: list[dict]) -> None:
+        table = self.table
+        if table.row_count + len(matched) > ROW_CAP:
+            self._rebuild(ROW_CAP - EVICT_BATCH)
+            return
+        self._add_rows(matched)
+        self._shown_seq = self._last_seq
+        self._to_end()
+
+    def _catch_up(self) -> None:
+        """After a pause: append every matching row that arrived meanwhile (rebuild if it overflows)."""
+        match, shown = self._match, self._shown_seq
+        fresh = []
+        for r in reversed(self.state.requests):
+            if r.get("seq", 0) <= shown:
+                break
+            if match is None or match(r):
+                fresh.append(r)
+                if len(fresh) + self.table.row_count > ROW_CAP:
+                    break
+        fresh.reverse()
+        self._unseen = 0
+        self._append(fresh)
+
+    def _rebuild(self, keep: int = ROW_CAP) -> None:
+        """Clear the table and show the newest `keep` matching rows (filter change, cap eviction)."""
+        match = self._match
+        rows = []
+        for r in reversed(self.state.requests):
+            if match is None or match(r):
+                rows.append(r)
+                if len(rows) >= keep:
+                    break
+        rows.reverse()
+        table = self.table
+        self._suppress_scroll = True  # clear() jumps to the top: not the user scrolling
+        try:
+            table.clear()
+        finally:
+            self._suppress_scroll = False
+        self._by_id.clear()
+        self._add_rows(rows)
+        self._shown_seq = self._last_seq
+        self._unseen = 0
+        self._to_end()
+
+    def _recount(self) -> None:
+        """Filter changed: recompute the match flags over everything collected (once, not per tick)."""
+        match = self._match
+        rows = self.state.requests
+        self._flags = deque(True for _ in rows) if match is None else deque(match(r) for r in rows)
+        self._matched = sum(self._flags)
+        self._last_seq = rows[-1].get("seq", 0) if rows else self._last_seq
+
+    def _to_end(self) -> None:
+        table = self.table
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1, animate=False)
+
+    # -- tail control ----------------------------------------------------------------------------
+    def _on_scroll_y(self, old: float, new: float) -> None:
+        table = self.table
+        if self._suppress_scroll:
+            return
+        if new < old and new < table.max_scroll_y - 0.5 and self._following:  # the user scrolled up
+            self._following = False
+            self._update_title()
+            self._update_header()
+
+    @on(DataTable.RowHighlighted, "#requests-table")
+    def _on_highlight(self, event: DataTable.RowHighlighted) -> None:
+        table = self.table
+        if not table.row_count:
+            return
+        on_last = table.cursor_row >= table.row_count - 1  # current cursor, not the (maybe stale) event's
+        if not on_last and self._following:
+            self._following = False
+        elif on_last and not self._following and not self._hold:
+            self._resume()
+            return
+        else:
+            return
+        self._update_title()
+        self._update_header()
+
+    def _resume(self) -> None:
+        self._hold = False
+        self._following = True
+        if self._unseen:
+            self._catch_up()
+        else:
+            self._to_end()
+        self._update_title()
+        self._update_header()
+
+    def action_follow(self) -> None:
+        """`end` / `G`: resume following the newest row (ends any pause)."""
+        self._resume()
+
+    def action_toggle_pause(self) -> None:
+        """`space`: freeze the view (collection continues) or resume it."""
+        if self.paused:
+            self._resume()
+        else:
+            self._hold = True
+            self._update_title()
+            self._update_header()
+
+    # -- filter ----------------------------------------------------------------------------------
+    def action_open_filter(self) -> None:
+        box = self.query_one("#requests-filter", Input)
+        box.add_class("-open")
+        box.value = self._filter_text
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#requests-filter", Input)
+        if box.has_class("-open"):
+            box.remove_class("-open")
+            box.value = ""
+        if self._filter_text:
+            self.set_filter("")
+        self.table.focus()
+
+    @on(Input.Changed, "#requests-filter")
+    def _on_filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        value = event.value
+        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self.set_filter(value))
+
+    @on(Input.Submitted, "#requests-filter")
+    def _on_filter_submitted(self, event: Input.Submitted) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        self.set_filter(event.value)
+        event.input.remove_class("-open")
+        self.table.focus()
+
+    def set_filter(self, text: str) -> None:
+        """Apply a filter (`!` inverts); rebuilds the table once and follows the newest match."""
+        text = text.strip()
+        if text == self._filter_text:
+            return
+        self._filter_text = text
+        self._match = make_matcher(text)
+        self._recount()
+        self._following = True
+        self._primed = True
+        self._rebuild()
+        self._update_title()
+        self._update_header()
+
+    # -- drill-down, copy ----------------------------------------------------------------------
+    def _current_row(self) -> dict | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        return self._by_id.get(key)
+
+    @on(DataTable.RowSelected, "#requests-table")
+    def _on_selected(self, event: DataTable.RowSelected) -> None:
+        row = self._by_id.get(event.row_key.value)
+        if row is not None:
+            self.app.push_screen(RequestDetail(row, self.state))
+
+    def action_copy_id(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+        self.app.copy_to_clipboard(row["id"])
+        self.notify(f"copied {row['id']}", timeout=2)
+
+    # -- titles --------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        table = self.table
+        total = len(self.state.requests) if self._match is None else self._matched
+        title = Text("Requests [2]", style="bold")
+        title.append(f"  showing {table.row_count:,} of {total:,}")
+        if self._filter_text:
+            title.append("  filter ")
+            title.append(self._filter_text, style="bold yellow")
+        if self.paused:
+            title.append("  PAUSED", style="bold reverse")
+            if self._unseen:
+                title.append(f" +{self._unseen:,} new", style="bold yellow")
+        else:
+            title.append("  following", style="green")
+        table.border_title = title
+        table.border_subtitle = "/ filter · space pause · G follow · ⏎ detail · y copy id"
+
+    def _update_header(self) -> None:
+        """Show/hide the PAUSED badge now rather than at the next poll."""
+        try:
+            self.query_one("#status-header").show(self.state, self.app.badges())
+        except Exception:
+            pass

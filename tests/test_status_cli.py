@@ -1,0 +1,123 @@
+"""`bifrost-tui status` as a developer runs it: the variables Claude Code uses, against a real gateway."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import aiohttp
+import pytest
+
+from app.core.config import config_from_text
+from app.proxy.server import GatewayServer
+from app.reports.status_view import gateway_root
+from conftest import ROOT, VK_A, bifrost_cmd, free_port, gateway_yaml
+
+KEYS = ("  - {name: dev-a, team: backend, key: env:BIFROST_TEST_VK_A, allowed_models: ['claude-*'],\n"
+        "     budgets: [{limit: 500, period: 1M}, {limit: 20, period: 5h, rolling: true}],\n"
+        "     rate_limit: {requests_per_minute: 60, max_concurrent: 4}}\n"
+        "  - {name: dev-b, key: env:BIFROST_TEST_VK_B}\n")
+
+
+@pytest.fixture
+async def budget_gateway(tmp_path, test_env):
+    """An in-process gateway (simulated provider only) where dev-a has budgets, limits and allowed models."""
+    config = config_from_text(gateway_yaml(tmp_path, keys=KEYS), "test.yaml", base_dir=tmp_path)
+    server = GatewayServer(config, port=0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as s:  # some spend for the bars
+            async with s.post(f"{server.url}/anthropic/v1/messages", headers={"x-api-key": VK_A},
+                              json={"model": "claude-sonnet-4-5", "max_tokens": 50,
+                                    "messages": [{"role": "user", "content": "hi"}]}) as resp:
+                assert resp.status == 200, await resp.text()
+        yield server
+    finally:
+        await server.stop()
+
+
+def user_env(**extra: str) -> dict:
+    """A user shell: no Anthropic variables, config or proxies inherited from the test run."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ANTHROPIC_", "BIFROST_")) and k.lower() not in ("http_proxy", "https_proxy",
+                                                                                  "all_proxy")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+async def status(*args: str, env: dict, cwd) -> tuple[int, str, str]:
+    """`python -m app status` without blocking the loop the gateway runs in."""
+    proc = await asyncio.create_subprocess_exec(*bifrost_cmd("status", *args), cwd=cwd, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("base, root", [("http://h:8080/anthropic", "http://h:8080"),
+                                        ("http://h:8080/anthropic/", "http://h:8080"),
+                                        ("http://h:8080/", "http://h:8080"),
+                                        ("https://gw.example.com/llm/anthropic", "https://gw.example.com/llm")])
+def test_gateway_root(base, root):
+    assert gateway_root(base) == root
+
+
+async def test_status_summary(budget_gateway, tmp_path):
+    env = user_env(ANTHROPIC_BASE_URL=f"{budget_gateway.url}/anthropic", ANTHROPIC_API_KEY=VK_A)
+    code, out, err = await status(env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert "dev-a" in out and "backend" in out and "acme" in out
+    assert "Monthly (key)" in out and "Rolling 5-hour (key)" in out
+    assert "of ₹500.00" in out and "left" in out
+    assert "resets 20" in out and " IST" in out
+    assert "requests/min" in out and "of 60" in out and "concurrent" in out
+    assert "claude-*" in out
+    assert VK_A not in out and VK_A not in err
+
+
+async def test_status_json_is_api_me(budget_gateway, tmp_path):
+    env = user_env(ANTHROPIC_BASE_URL=f"{budget_gateway.url}/anthropic/", ANTHROPIC_API_KEY=VK_A)
+    code, out, err = await status("--json", env=env, cwd=tmp_path)
+    assert code == 0, err
+    mine = json.loads(out)
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{budget_gateway.url}/api/me", headers={"x-api-key": VK_A}) as resp:
+            me = await resp.json()
+    assert mine.keys() == me.keys()
+    for field in ("key", "team", "customer", "currency", "timezone", "rate_limit", "allowed_models"):
+        assert mine[field] == me[field]
+    assert [b["spent_micro_usd"] for b in mine["budgets"]] == [b["spent_micro_usd"] for b in me["budgets"]]
+    assert mine["budgets"][0]["spent_micro_usd"] > 0
+
+
+async def test_status_with_auth_token(budget_gateway, tmp_path):
+    env = user_env(ANTHROPIC_BASE_URL=budget_gateway.url, ANTHROPIC_AUTH_TOKEN=VK_A)
+    code, out, err = await status(env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert "dev-a" in out
+
+
+async def test_status_bad_key(budget_gateway, tmp_path):
+    bad = "vk-not-a-real-key-0123456789abcdef"
+    env = user_env(ANTHROPIC_BASE_URL=f"{budget_gateway.url}/anthropic", ANTHROPIC_API_KEY=bad)
+    code, out, err = await status(env=env, cwd=tmp_path)
+    assert code == 1
+    assert "the gateway does not know this key" in err
+    assert bad not in out and bad not in err
+
+
+async def test_status_gateway_unreachable(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    code, out, err = await status(env=user_env(ANTHROPIC_BASE_URL=url + "/anthropic", ANTHROPIC_API_KEY=VK_A),
+                                  cwd=tmp_path)
+    assert code == 1
+    assert f"{url}/api/me" in err and "is the gateway running?" in err
+    assert VK_A not in err and out == ""
+
+
+async def test_status_without_variables(tmp_path):
+    code, out, err = await status(env=user_env(), cwd=tmp_path)
+    assert code == 2
+    assert "ANTHROPIC_BASE_URL" in err and "ANTHROPIC_API_KEY" in err and out == ""
+    code, _, err = await status(env=user_env(ANTHROPIC_BASE_URL="http://127.0.0.1:1/anthropic"), cwd=tmp_path)
+    assert code == 2 and "ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)" in err and "ANTHROPIC_BASE_URL" not in err
