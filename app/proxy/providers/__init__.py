@@ -10,6 +10,9 @@ def build_provider(spec: Provider) -> ProviderClient | None:
     if spec.type == "anthropic":
         from .anthropic import AnthropicProvider
         return AnthropicProvider(spec)
+    if spec.type == "bedrock":
+        from .bedrock import BedrockProvider
+        return BedrockProvider(spec)
     if spec.type == "mock":
         from .mock import MockProvider
         return MockProvider(spec)
