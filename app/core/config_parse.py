@@ -185,6 +185,8 @@ class _Parser:
             elif not rolling and period not in CALENDAR_PERIODS:
                 hint = " (add rolling: true for a rolling window)" if ROLLING_PERIOD.match(period) else ""
                 self.error(p + ("period",), f"expected a calendar period 1d, 1w, 1M or 1Y; got {period!r}{hint}")
+            if any(b.period == period and b.rolling == rolling for b in out):
+                self.error(p + ("period",), f"a second {period!r} budget on the same entity; give each period once")
             out.append(Budget(limit, period, rolling))
         return out
 

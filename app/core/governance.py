@@ -112,6 +112,8 @@ class Governor:
             return None
         permit = self.limiter.admit(scopes, input_tokens, time.monotonic() if mono is None else mono)
         if isinstance(permit, Throttle):
+            if permit.never_fits:
+                return Refused(429, "rate_limit_error", permit.message, should_retry=False)
             return Refused(429, "rate_limit_error", permit.message, retry_after=permit.retry_after)
         return permit
 

@@ -14,7 +14,7 @@ writer of its SQLite file, so memory and the `budget_counters` table agree once 
 """
 from __future__ import annotations
 
-from collections import deque
+import bisect
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -51,7 +51,8 @@ class BudgetState:
     window_end: datetime | None = None
     spent: int = 0  # settled micro-USD in the current window
     reserved: int = 0  # held by in-flight requests
-    buckets: deque = field(default_factory=deque)  # rolling: (bucket_epoch_minute, micro)
+    buckets: list = field(default_factory=list)  # rolling: [epoch minute, micro], sorted by minute
+    needs_seed: bool = False  # created at run time: its window's spend must be rebuilt from the log
 
     @property
     def remaining(self) -> int:
@@ -85,6 +86,7 @@ class Ledger:
     def __init__(self, tz: ZoneInfo, currency: Currency):
         self.tz = tz
         self.currency = currency
+        self.running = False  # set once start-up loading is done; later new budgets need seeding
         self.states: dict[BudgetRef, BudgetState] = {}
         self.by_entity: dict[tuple[str, str], list[BudgetState]] = {}
 
@@ -96,7 +98,7 @@ class Ledger:
             ref = BudgetRef(level, entity, b.period, b.rolling)
             state = self.states.get(ref)
             if state is None:
-                state = BudgetState(ref, parse_period(b.period, b.rolling), b.limit, 0)
+                state = BudgetState(ref, parse_period(b.period, b.rolling), b.limit, 0, needs_seed=self.running)
                 self.states[ref] = state
             state.limit = b.limit
             state.limit_micro = display_to_micro_usd(b.limit, self.currency)
@@ -105,6 +107,15 @@ class Ledger:
             if old.ref not in {s.ref for s in current} and old.reserved == 0:
                 self.states.pop(old.ref, None)
         self.by_entity[(level, entity)] = current
+
+    def retain(self, level: str, entities: set[str]) -> None:
+        """Forget the budgets of entities that no longer exist (keeps ones with requests in flight)."""
+        for (lvl, entity) in [k for k in self.by_entity if k[0] == level and k[1] not in entities]:
+            states = self.by_entity[(lvl, entity)]
+            if all(s.reserved == 0 for s in states):
+                for s in states:
+                    self.states.pop(s.ref, None)
+                del self.by_entity[(lvl, entity)]
 
     def budgets_of(self, level: str, entity: str | None) -> list[BudgetState]:
         return self.by_entity.get((level, entity), []) if entity else []
@@ -123,9 +134,7 @@ class Ledger:
         if state is None:
             return
         if ref.rolling:
-            minute = int(window_key.rsplit(":", 1)[1])
-            state.buckets.append((minute, spent))
-            state.spent += spent
+            self._add_bucket(state, int(window_key.rsplit(":", 1)[1]), spent)
         elif window_key == state.window_key:
             state.spent = spent
 
@@ -134,13 +143,15 @@ class Ledger:
         """Bring a budget to the window holding `now` (a new calendar window starts at 0)."""
         if state.ref.rolling:
             horizon = int((now - timedelta(seconds=rolling_seconds(state.period))).timestamp()) // ROLLING_BUCKET_S
-            while state.buckets and state.buckets[0][0] <= horizon:
-                state.spent -= state.buckets.popleft()[1]
+            cut = bisect.bisect_right(state.buckets, horizon, key=lambda b: b[0])
+            if cut:
+                state.spent -= sum(b[1] for b in state.buckets[:cut])
+                del state.buckets[:cut]
             state.window_key = f"rolling:{state.ref.period}"
             state.window_start, state.window_end = now - timedelta(seconds=rolling_seconds(state.period)), now
             return
-        if state.window_end is not None and state.window_start <= now < state.window_end:
-            return
+        if state.window_end is not None and now < state.window_end:
+            return  # inside the window, or a late request from an earlier one: never roll backwards
         window = state.period.window_at(now, self.tz)
         state.window_key, state.window_start, state.window_end = window.key, window.start, window.end
         state.spent = 0
@@ -178,16 +189,21 @@ class Ledger:
                 continue
             key = self.charge_key(state, reservation.at)
             if state.ref.rolling:
-                minute = int(key.rsplit(":", 1)[1])
-                if state.buckets and state.buckets[-1][0] == minute:
-                    state.buckets[-1] = (minute, state.buckets[-1][1] + actual)
-                else:
-                    state.buckets.append((minute, actual))
-                state.spent += actual
+                self._add_bucket(state, int(key.rsplit(":", 1)[1]), actual)
             elif key == state.window_key:
                 state.spent += actual
             charges.append(Charge(state.ref, key, actual))
         return charges
+
+    @staticmethod
+    def _add_bucket(state: BudgetState, minute: int, amount: int) -> None:
+        """Keep buckets sorted by the arrival minute, whatever order requests finish in."""
+        i = bisect.bisect_left(state.buckets, minute, key=lambda b: b[0])
+        if i < len(state.buckets) and state.buckets[i][0] == minute:
+            state.buckets[i][1] += amount
+        else:
+            state.buckets.insert(i, [minute, amount])
+        state.spent += amount
 
     def total_reserved(self) -> int:
         return sum(s.reserved for s in self.states.values())

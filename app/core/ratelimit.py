@@ -18,7 +18,7 @@ WINDOW_S = 60.0
 @dataclass(slots=True)
 class _Scope:
     requests: deque = field(default_factory=deque)  # monotonic times
-    tokens: deque = field(default_factory=deque)  # (monotonic time, tokens)
+    tokens: deque = field(default_factory=deque)  # [monotonic time, tokens], corrected in place
     token_sum: int = 0
     in_flight: int = 0
 
@@ -29,6 +29,9 @@ class _Scope:
         while self.tokens and self.tokens[0][0] <= edge:
             self.token_sum -= self.tokens.popleft()[1]
 
+    def live(self, entry: list, now: float) -> bool:
+        return entry[0] > now - WINDOW_S
+
 
 @dataclass(frozen=True, slots=True)
 class Throttle:
@@ -36,12 +39,14 @@ class Throttle:
     limit: str  # "requests_per_minute" | "tokens_per_minute" | "max_concurrent"
     retry_after: int  # whole seconds, rounded up
     message: str
+    never_fits: bool = False  # the request alone exceeds the limit: retrying cannot help
 
 
 @dataclass(slots=True)
 class Permit:
     scopes: list[_Scope]
     tokens: int
+    entries: list[list] = field(default_factory=list)  # this request's token entry in each scope
     released: bool = False
 
 
@@ -67,12 +72,15 @@ class RateLimiter:
             if throttle:
                 return throttle
             scopes.append(scope)
+        entries = []
         for scope in scopes:
+            entry = [now, tokens]
             scope.requests.append(now)
-            scope.tokens.append((now, tokens))
+            scope.tokens.append(entry)
             scope.token_sum += tokens
             scope.in_flight += 1
-        return Permit(scopes, tokens)
+            entries.append(entry)
+        return Permit(scopes, tokens, entries)
 
     def release(self, permit: Permit, actual_tokens: int | None, now: float) -> None:
         """The request ended: free its concurrency slot and correct its token count to the real usage."""
@@ -80,10 +88,10 @@ class RateLimiter:
             return
         permit.released = True
         delta = 0 if actual_tokens is None else actual_tokens - permit.tokens
-        for scope in permit.scopes:
+        for scope, entry in zip(permit.scopes, permit.entries):
             scope.in_flight -= 1
-            if delta:
-                scope.tokens.append((now, delta))
+            if delta and scope.live(entry, now):  # corrected where it was counted, so it leaves with it
+                entry[1] += delta
                 scope.token_sum += delta
 
     @staticmethod
@@ -102,7 +110,7 @@ class RateLimiter:
             if tokens > tpm:
                 return Throttle(scope_id, "tokens_per_minute", int(WINDOW_S),
                                 f"This request (~{tokens} tokens) is larger than the {tpm} tokens per minute "
-                                f"limit of {scope_id}.")
+                                f"limit of {scope_id}; it cannot be served under this limit.", never_fits=True)
             running, wait = scope.token_sum, WINDOW_S
             for at, n in scope.tokens:  # the earliest moment enough old tokens have left the window
                 running -= n

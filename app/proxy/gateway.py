@@ -88,6 +88,10 @@ class Gateway:
             self.ledger.set_budgets("team", team.name, team.budgets)
         for entry in self.directory.by_name.values():
             self.ledger.set_budgets("key", entry.name, entry.spec.budgets)
+        c = self.config
+        for level, names in (("provider", {p.name for p in c.providers}), ("customer", {x.name for x in c.customers}),
+                             ("team", {t.name for t in c.teams}), ("key", set(self.directory.by_name))):
+            self.ledger.retain(level, names)
 
     def rebuild(self) -> None:
         """After an entity changed: re-index keys and re-apply budgets (spend is kept)."""
@@ -125,6 +129,7 @@ class Gateway:
         now = datetime.now(timezone.utc)
         await load_counters(self.writer.db, self.ledger, now)
         await seed_counters(self.writer.db, self.ledger, now)
+        self.ledger.running = True
         month = parse_period("1M", False).window_at(now, self.tz)
         async with self.writer.db.execute(
                 "SELECT ts, key_name, team, served_model, cost_micro_usd, requested_cost_micro_usd FROM request_log "

@@ -46,22 +46,24 @@ async def seed_counters(db: aiosqlite.Connection, ledger: Ledger, now: datetime)
     a monthly budget added on the 15th counts the month's spend so far. Call with the log flushed."""
     seeded = 0
     for ref, window_key in ledger.window_keys(now):
-        async with db.execute("SELECT 1 FROM budget_counters WHERE level=? AND entity=? AND period=? AND window_key=?",
-                              (ref.level, ref.entity, ref.period, window_key)) as cur:
-            if await cur.fetchone():
-                continue
         state = ledger.states[ref]
+        if not state.needs_seed:
+            async with db.execute("SELECT 1 FROM budget_counters WHERE level=? AND entity=? AND period=? "
+                                  "AND window_key=?", (ref.level, ref.entity, ref.period, window_key)) as cur:
+                if await cur.fetchone():
+                    continue
+        state.needs_seed = False
         column = LOG_COLUMN[ref.level]
         async with db.execute(f"SELECT COALESCE(SUM(cost_micro_usd), 0) FROM request_log WHERE {column}=? "
                               "AND ts >= ? AND ts < ? AND cost_micro_usd IS NOT NULL",
                               (ref.entity, _iso(state.window_start), _iso(state.window_end))) as cur:
             spent = (await cur.fetchone())[0]
-        await db.execute("INSERT INTO budget_counters (level, entity, period, window_key, spent_micro_usd) "
+        await db.execute("INSERT OR REPLACE INTO budget_counters (level, entity, period, window_key, spent_micro_usd) "
                          "VALUES (?, ?, ?, ?, ?)", (ref.level, ref.entity, ref.period, window_key, spent))
         ledger.load(ref, window_key, spent)
         seeded += 1
     for state in ledger.states.values():  # rolling budgets: one counter a minute, rebuilt from the log
-        if state.ref.rolling and not state.buckets:
+        if state.ref.rolling and (state.needs_seed or not state.buckets):
             seeded += await _seed_rolling(db, ledger, state, now)
     await db.commit()
     return seeded
@@ -70,10 +72,17 @@ async def seed_counters(db: aiosqlite.Connection, ledger: Ledger, now: datetime)
 async def _seed_rolling(db: aiosqlite.Connection, ledger: Ledger, state, now: datetime) -> int:
     ref = state.ref
     prefix = f"rolling:{ref.period}:"
-    async with db.execute("SELECT 1 FROM budget_counters WHERE level=? AND entity=? AND period=? AND window_key LIKE ? "
-                          "LIMIT 1", (ref.level, ref.entity, ref.period, prefix + "%")) as cur:
-        if await cur.fetchone():
-            return 0
+    if state.needs_seed:  # re-added at run time: the log is the truth for its window
+        state.needs_seed = False
+        state.buckets.clear()
+        state.spent = 0
+        await db.execute("DELETE FROM budget_counters WHERE level=? AND entity=? AND period=? AND window_key LIKE ?",
+                         (ref.level, ref.entity, ref.period, prefix + "%"))
+    else:
+        async with db.execute("SELECT 1 FROM budget_counters WHERE level=? AND entity=? AND period=? "
+                              "AND window_key LIKE ? LIMIT 1", (ref.level, ref.entity, ref.period, prefix + "%")) as cur:
+            if await cur.fetchone():
+                return 0
     since = now - timedelta(seconds=rolling_seconds(state.period))
     async with db.execute(f"SELECT ts, cost_micro_usd FROM request_log WHERE {LOG_COLUMN[ref.level]}=? AND ts >= ? "
                           "AND cost_micro_usd IS NOT NULL AND cost_micro_usd > 0 ORDER BY ts",

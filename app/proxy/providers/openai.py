@@ -7,7 +7,6 @@ the user agent go upstream: never the client's headers (anthropic-*, x-api-key, 
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from urllib.parse import urlencode, urlsplit
@@ -17,9 +16,20 @@ import aiohttp
 from ...core.config import Provider
 from ...core.secrets import SecretError
 from ...core.tokens import estimate_tokens
-from ..translate.to_openai import (OpenAIStreamTranslator, anthropic_to_openai_request, completion_cap,
-                                   openai_error_to_anthropic, openai_to_anthropic_response)
-from .base import KeyHandle, ProviderClient, UpstreamCall, UpstreamReply, UpstreamUnavailable
+from ..translate.to_openai import (
+    OpenAIStreamTranslator,
+    anthropic_to_openai_request,
+    completion_cap,
+    openai_error_to_anthropic,
+    openai_to_anthropic_response,
+)
+from .base import (
+    KeyHandle,
+    ProviderClient,
+    UpstreamCall,
+    UpstreamReply,
+    UpstreamUnavailable,
+)
 
 USER_AGENT = "bifrost-tui"
 SSE = "text/event-stream; charset=utf-8"
@@ -85,7 +95,7 @@ class OpenAIProvider(ProviderClient):
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
             return await self.session.post(self.url, data=payload, headers=self.headers(key, stream))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise UpstreamUnavailable(504, f"provider {self.name} did not answer in time", key.name) from None
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(502, f"provider {self.name} is unreachable ({type(exc).__name__})",
@@ -94,7 +104,7 @@ class OpenAIProvider(ProviderClient):
     async def _read(self, resp: aiohttp.ClientResponse, key: KeyHandle) -> bytes:
         try:
             raw = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             resp.close()
             raise UpstreamUnavailable(502, f"provider {self.name} dropped the response", key.name) from None
         resp.release()
@@ -105,8 +115,8 @@ class OpenAIProvider(ProviderClient):
         text = raw.decode("utf-8", "replace")
         field = self._fields.get(model, self.token_field)
         other = "max_tokens" if field == "max_completion_tokens" else "max_completion_tokens"
-        if re.search(rf"(?:unsupported|unrecognized|unknown|not supported|extra)[^.]*\b{field}\b", text, re.I) \
-                or re.search(rf"use '?{other}'? instead", text, re.I):
+        if re.search(rf"(?:unsupported|unrecognized|unknown|not supported|extra)[^.]*\b{field}\b", text, re.IGNORECASE) \
+                or re.search(rf"use '?{other}'? instead", text, re.IGNORECASE):
             self._fields[model] = other
             return True
         cap = completion_cap(raw)

@@ -18,7 +18,7 @@ from ..sse import SSEScanner
 DEFAULT_MAX_TOKENS = 4096  # Anthropic requires max_tokens; OpenAI clients often leave it out
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "tool_use": "tool_calls",
                   "max_tokens": "length", "model_context_window_exceeded": "length", "refusal": "content_filter"}
-_DATA_URL = re.compile(r"^data:([^;,]+);base64,(.*)$", re.S)
+_DATA_URL = re.compile(r"^data:([^;,]+);base64,(.*)$", re.DOTALL)
 
 
 class TranslationError(ValueError):

@@ -64,7 +64,7 @@ def sse_event(name: str, data: dict) -> bytes:
 
 
 class _Call:
-    __slots__ = ("id", "name", "pieces", "sent", "index")
+    __slots__ = ("id", "index", "name", "pieces", "sent")
 
     def __init__(self) -> None:
         self.id: str | None = None

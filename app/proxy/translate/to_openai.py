@@ -13,11 +13,22 @@ import uuid
 
 from ...core.tokens import BILLING_PREFIX
 from ...core.usage import Usage
-from .openai_stream import (OpenAIStreamTranslator, anthropic_error_type, anthropic_usage, parse_arguments, safe_id,
-                            stop_reason)
+from .openai_stream import (
+    OpenAIStreamTranslator,
+    anthropic_error_type,
+    anthropic_usage,
+    parse_arguments,
+    safe_id,
+    stop_reason,
+)
 
-__all__ = ["anthropic_to_openai_request", "openai_to_anthropic_response", "openai_error_to_anthropic",
-           "completion_cap", "OpenAIStreamTranslator"]
+__all__ = [
+    "OpenAIStreamTranslator",
+    "anthropic_to_openai_request",
+    "completion_cap",
+    "openai_error_to_anthropic",
+    "openai_to_anthropic_response",
+]
 
 USER_MAX = 64  # OpenAI's limit for `user`; Claude Code's JSON user_id (~150 chars) is therefore dropped
 MAX_STOP = 4  # OpenAI accepts at most 4 stop sequences
@@ -282,7 +293,7 @@ def completion_cap(body: bytes) -> int | None:
     found = re.search(r"supports at most (\d+) completion tokens", message)
     if found:
         return int(found.group(1))
-    found = re.search(r"maximum context length is (\d+) tokens.*?\((\d+) in the messages", message, re.S)
+    found = re.search(r"maximum context length is (\d+) tokens.*?\((\d+) in the messages", message, re.DOTALL)
     if found and int(found.group(2)) < int(found.group(1)):
         return int(found.group(1)) - int(found.group(2))
     return None
