@@ -35,11 +35,14 @@ class RequestFacts:
 
 
 def _has_images(messages: list) -> bool:
-    for m in messages:
-        content = m.get("content") if isinstance(m, dict) else None
-        if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "image" for b in content):
-            return True
-    return False
+    """Images anywhere: in a message, or inside a tool_result (how Claude Code sends screenshots)."""
+    def blocks_have_image(blocks) -> bool:
+        for b in blocks if isinstance(blocks, list) else ():
+            if isinstance(b, dict) and (b.get("type") == "image" or
+                                        (b.get("type") == "tool_result" and blocks_have_image(b.get("content")))):
+                return True
+        return False
+    return any(isinstance(m, dict) and blocks_have_image(m.get("content")) for m in messages)
 
 
 def matches(when: dict, f: RequestFacts) -> bool:

@@ -23,8 +23,10 @@ from .gateway import Gateway
 from .planner import Step
 from .providers.base import UpstreamCall, UpstreamReply, UpstreamUnavailable
 
-RETRYABLE_STATUS = frozenset((408, 429, 500, 502, 503, 504, 529))
-COMMIT_MARKERS = (b"content_block", b"message_delta", b"message_stop", b"event: error")
+# 401/403 here mean every key of that provider was rejected: another provider may still serve.
+RETRYABLE_STATUS = frozenset((401, 403, 408, 429, 500, 502, 503, 504, 529))
+CONTENT_MARKERS = (b"content_block", b"message_delta", b"message_stop")
+COMMIT_MARKERS = CONTENT_MARKERS + (b"event: error",)
 DROP_HEADERS = frozenset((
     "host", "content-length", "connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
     "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "x-api-key", "authorization",
@@ -93,10 +95,13 @@ async def _prepend(first: bytes, rest):
 
 
 def stream_error(held: bytes) -> tuple[str, str] | None:
-    """(error type, message) when the held opening is an `event: error`."""
+    """(error type, message) when an `event: error` comes before any content event in the held opening."""
     at = held.find(b"event: error")
     if at < 0:
         return None
+    content = [i for i in (held.find(m) for m in CONTENT_MARKERS) if i >= 0]
+    if content and min(content) < at:
+        return None  # content came first: the stream is committed and the relay passes the error on
     line = held[at:].split(b"\n\n", 1)[0]
     data = line.split(b"data:", 1)[1] if b"data:" in line else b"{}"
     try:
@@ -146,6 +151,8 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
             attempts.append({"provider": provider.name, "model": step.model, "status": admission.status,
                              "error": "provider budget: " + admission.message})
             last_error = admission
+            if index + 1 < len(plan):
+                gw.failover(record, provider.name, plan[index + 1].provider.name, "provider budget used up")
             continue
         call = UpstreamCall("/v1/messages", request.query_string, body_for(raw, body, step.model), body, step.model,
                             record.stream, headers, prefer_key=step.prefer_key)
@@ -159,6 +166,7 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
                 failed = stream_error(held)
                 if failed:
                     reason = f"stream error before first content: {failed[0]}"
+                    provider.report_failure(reply.provider_key, reason)
                     reply.close()
                     reply = UpstreamReply(529 if failed[0] == "overloaded_error" else 502,
                                       {"content-type": "application/json"}, body=error_json(*failed),
@@ -170,14 +178,19 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
             reason, reply, last_error = str(exc), None, exc
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
             reason = "no first event in time" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
-            last_error = UpstreamUnavailable(504, f"provider {provider.name}: {reason}")
+            last_error = UpstreamUnavailable(504, f"provider {provider.name}: {reason}",
+                                             reply.provider_key if reply else None)
             if reply is not None:
+                provider.report_failure(reply.provider_key, reason)
                 reply.close()
             reply = None
-        note = {"provider": provider.name, "key": reply.provider_key if reply else None, "model": step.model,
+        failed_key = last_error.provider_key if isinstance(last_error, UpstreamUnavailable) else None
+        note = {"provider": provider.name, "key": reply.provider_key if reply else failed_key, "model": step.model,
                 "status": reply.status if reply else (last_error.status if last_error else 0),
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
         if reason is None:  # committed: this attempt serves the client
+            if reply.is_stream:
+                provider.report_success(reply.provider_key)
             attempts.append(note)
             served.admission = admission
             record.provider, record.provider_key = provider.name, reply.provider_key

@@ -48,6 +48,7 @@ FIELDS = {
 }
 RATE_FIELDS = (("requests_per_minute", "requests/min"), ("tokens_per_minute", "tokens/min"),
                ("max_concurrent", "max concurrent"))
+RATE_SHORT = {"requests_per_minute": "req/min", "tokens_per_minute": "tok/min", "max_concurrent": "concurrent"}
 BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
 
 
@@ -489,23 +490,28 @@ class EntityForm(ModalScreen[Saved | None]):
     EntityForm { align: center middle; }
     EntityForm #form { width: 100; max-width: 100%; height: auto; max-height: 100%;
                        border: thick $accent; background: $surface; padding: 0 1; }
-    EntityForm #form-title { dock: top; text-style: bold; height: 1; }
-    EntityForm #form-buttons { dock: bottom; height: 1; }
-    EntityForm #form-buttons Button { margin-right: 2; }
+    EntityForm #form-title { text-style: bold; height: 2; }
+    EntityForm #form-body { height: auto; }
+    EntityForm #form-buttons { height: 1; margin-top: 1; }
+    EntityForm #form-buttons Button { width: auto; min-width: 10; margin-right: 2; }
     EntityForm #form-buttons #form-hint { width: 1fr; color: $text-muted; text-align: right; }
-    EntityForm .field { height: 1; margin-top: 1; }
+    EntityForm .field { height: 1; }
     EntityForm .field-label { width: 15; color: $text-muted; }
     EntityForm .field Input, EntityForm .field Select { width: 1fr; }
     EntityForm .field-error { padding-left: 15; }
-    EntityForm .section { margin-top: 1; height: 1; }
+    EntityForm .section { height: 1; margin-top: 1; }
     EntityForm .section Label { width: 15; color: $text-muted; }
     EntityForm .section .section-help { width: 1fr; color: $text-muted; }
     EntityForm .list { height: auto; padding-left: 15; }
     EntityForm .add-row { height: 1; padding-left: 15; }
-    EntityForm .rate Input { margin-right: 1; }
+    EntityForm .add-row Button { width: auto; min-width: 10; }
+    EntityForm .rate { margin-top: 1; }
+    EntityForm .rate .rate-label { width: auto; color: $text-muted; margin-right: 1; }
+    EntityForm .rate Input { margin-right: 2; }
+    EntityForm .after-routing { margin-top: 1; }
     EntityForm #active { width: auto; margin-right: 3; }
     EntityForm #expires-label { width: auto; margin-right: 1; color: $text-muted; }
-    EntityForm #form-error { padding-left: 0; }
+    EntityForm #form-error { padding-left: 0; margin-top: 1; }
     """
     BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True, id="form-save"),
                 Binding("escape", "cancel", "Cancel", id="form-cancel")]
@@ -530,67 +536,78 @@ class EntityForm(ModalScreen[Saved | None]):
     # -- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         o = self.original or {}
-        fields = FIELDS[self.kind]
         title = f"New {self.label}" if self.creating else f"Edit {self.label} {o.get('name')}"
-        with VerticalScroll(id="form"):
+        with Vertical(id="form"):
             yield Static(Text(title), id="form-title")
+            with VerticalScroll(id="form-body"):
+                yield from self.compose_fields()
             with Horizontal(id="form-buttons"):
                 yield Button("Save ^s", variant="primary", id="form-save", compact=True)
                 yield Button("Cancel esc", id="form-cancel", compact=True)
-                yield Static("a diff is shown before anything is saved", id="form-hint")
-            if self.creating:
-                yield from _field("Name", Input(placeholder=f"{self.label} name, e.g. dev-pranay", id="name",
-                                                compact=True), slot="name")
-            if "team" in fields:
-                yield from _field("Team", self._select("team", self.teams, o.get("team")), slot="team")
-            if "customer" in fields:
-                yield from _field("Customer", self._select("customer", self.customers, o.get("customer")),
-                                  slot="customer")
+                yield Static("you see a diff before saving", id="form-hint")
+
+    def compose_fields(self) -> ComposeResult:
+        o = self.original or {}
+        fields = FIELDS[self.kind]
+        if self.creating:
+            yield from _field("Name", Input(placeholder=f"{self.label} name, e.g. dev-pranay", id="name",
+                                            compact=True), slot="name")
+        if "team" in fields:
+            yield from _field("Team", self._select("team", self.teams, o.get("team")), slot="team")
+        if "customer" in fields:
+            yield from _field("Customer", self._select("customer", self.customers, o.get("customer")),
+                              slot="customer")
+        with Horizontal(classes="section"):
+            yield Label("Budgets")
+            yield Static(f"limit in {self.symbol.strip() or 'the display currency'} per day/week/month/year, "
+                         "or a rolling Nh/Nd window", classes="section-help")
+        with Vertical(id="budget-list", classes="list"):
+            for b in o.get("budgets") or []:
+                yield BudgetRow(b, self.symbol)
+        with Horizontal(classes="add-row"):
+            yield Button("+ budget", id="add-budget", compact=True)
+        yield FieldErrorLine(id="err-budgets", classes="field-error")
+        rl = o.get("rate_limit") or {}
+        with Horizontal(classes="field rate"):
+            yield Label("Rate limit", classes="field-label")
+            for key, label in RATE_FIELDS:
+                value = rl.get(key)
+                yield Label(RATE_SHORT[key], classes="rate-label")
+                yield Input("" if value is None else str(value), placeholder="–", id=key, compact=True,
+                            tooltip=f"{label} (empty = no limit)")
+        yield FieldErrorLine(id="err-rate_limit", classes="field-error")
+        if "allowed_models" in fields:
+            yield from _field("Allowed models", Input(", ".join(o.get("allowed_models") or []),
+                                                      placeholder="all models; or globs: claude-sonnet-4*, claude-haiku-*",
+                                                      id="allowed_models", compact=True), slot="allowed_models")
+        if "routing" in fields:
             with Horizontal(classes="section"):
-                yield Label("Budgets")
-                yield Static(f"limit in {self.symbol.strip() or 'the display currency'} per day/week/month/year, "
-                             "or a rolling Nh/Nd window", classes="section-help")
-            with Vertical(id="budget-list", classes="list"):
-                for b in o.get("budgets") or []:
-                    yield BudgetRow(b, self.symbol)
+                yield Label("Routing" if self.kind == "virtual_key" else "Routing default")
+                yield Static("when (empty = every request) → provider[:model][*weight], …",
+                             classes="section-help")
+            with Vertical(id="rule-list", classes="list"):
+                for rule in o.get("routing") or []:
+                    yield RuleRow(rule)
             with Horizontal(classes="add-row"):
-                yield Button("+ budget", id="add-budget", compact=True)
-            yield FieldErrorLine(id="err-budgets", classes="field-error")
-            rl = o.get("rate_limit") or {}
-            with Horizontal(classes="field rate"):
-                yield Label("Rate limit", classes="field-label")
-                for key, label in RATE_FIELDS:
-                    value = rl.get(key)
-                    yield Input("" if value is None else str(value), placeholder=label, id=key, compact=True)
-            yield FieldErrorLine(id="err-rate_limit", classes="field-error")
-            if "allowed_models" in fields:
-                yield from _field("Allowed models", Input(", ".join(o.get("allowed_models") or []),
-                                                          placeholder="all models; or globs: claude-sonnet-4*, claude-haiku-*",
-                                                          id="allowed_models", compact=True), slot="allowed_models")
-            if "routing" in fields:
-                with Horizontal(classes="section"):
-                    yield Label("Routing" if self.kind == "virtual_key" else "Routing default")
-                    yield Static("when (empty = every request) → provider[:model][*weight], …",
-                                 classes="section-help")
-                with Vertical(id="rule-list", classes="list"):
-                    for rule in o.get("routing") or []:
-                        yield RuleRow(rule)
-                with Horizontal(classes="add-row"):
-                    yield Button("+ rule", id="add-rule", compact=True)
-                yield FieldErrorLine(id="err-routing", classes="field-error")
-                yield from _field("Fallbacks", Input(format_fallbacks(o.get("fallbacks")),
-                                                     placeholder="in order: bedrock, openai:gpt-4o",
-                                                     id="fallbacks", compact=True), slot="fallbacks")
-            if "active" in fields:
-                with Horizontal(classes="field"):
-                    yield Label("Active", classes="field-label")
-                    yield Checkbox("active", o.get("active", True) is not False, id="active", compact=True)
-                    yield Label("Expires at", id="expires-label")
-                    yield Input(o.get("expires_at") or "", placeholder="never; or 2026-12-31T23:59:00+05:30",
-                                id="expires_at", compact=True)
-                yield FieldErrorLine(id="err-active", classes="field-error")
-                yield FieldErrorLine(id="err-expires_at", classes="field-error")
-            yield FieldErrorLine(id="form-error", classes="field-error")
+                yield Button("+ rule", id="add-rule", compact=True)
+            yield FieldErrorLine(id="err-routing", classes="field-error")
+            yield from _field("Fallbacks", Input(format_fallbacks(o.get("fallbacks")),
+                                                 placeholder="in order: bedrock, openai:gpt-4o",
+                                                 id="fallbacks", compact=True), slot="fallbacks")
+        if "active" in fields:
+            with Horizontal(classes="field after-routing"):
+                yield Label("Active", classes="field-label")
+                yield Checkbox("active", o.get("active", True) is not False, id="active", compact=True)
+                yield Label("Expires at", id="expires-label")
+                yield Input(o.get("expires_at") or "", placeholder="never; or 2026-12-31T23:59:00+05:30",
+                            id="expires_at", compact=True)
+            yield FieldErrorLine(id="err-active", classes="field-error")
+            yield FieldErrorLine(id="err-expires_at", classes="field-error")
+        yield FieldErrorLine(id="form-error", classes="field-error")
+
+    def on_resize(self) -> None:
+        # the fields scroll; the title and the buttons stay (border 2 + title 2 + buttons 2)
+        self.query_one("#form-body").styles.max_height = max(3, self.size.height - 6)
 
     def _select(self, field: str, names: list[str], current: str | None) -> Select:
         names = list(names)
@@ -657,16 +674,15 @@ class EntityForm(ModalScreen[Saved | None]):
                 out[line.id.removeprefix("err-")] = line.message
         return out
 
-    def show_error(self, path: str, message: str) -> None:
-        """Put a message under the input that `path` (as the source reports it) refers to."""
+    def show_error(self, path: str, message: str) -> Widget:
+        """Put a message under the input that `path` (as the source reports it) refers to; returns where."""
         field, index, rest = error_slot(path)
         rows = {"budgets": BudgetRow, "routing": RuleRow}
         if field in rows and index is not None:
             found = list(self.query(rows[field]))
             if index < len(found):
                 found[index].show_error(f"{rest}: {message}" if rest else message)
-                found[index].scroll_visible()
-                return
+                return found[index]
         detail = (f"item {index + 1}" + (f" {rest}" if rest else "")) if index is not None else rest
         text = f"{detail}: {message}" if detail else message
         slot = "form-error" if field == "name" and not self.creating else field
@@ -675,7 +691,13 @@ class EntityForm(ModalScreen[Saved | None]):
             line = self.query_one("#form-error", FieldErrorLine)
             text = f"{path}: {message}" if path and path != "(top level)" else message
         line.show(text)
-        line.scroll_visible()
+        return line
+
+    def show_errors(self, problems: list[tuple[str, str]]) -> None:
+        """Show every message, and scroll the first one into view."""
+        shown = [self.show_error(path, message) for path, message in problems]
+        if shown:
+            self.call_after_refresh(shown[0].scroll_visible, animate=False)
 
     # -- reading the form ----------------------------------------------------------------------------
     def collect(self) -> dict:
@@ -720,8 +742,7 @@ class EntityForm(ModalScreen[Saved | None]):
             data["active"] = self.query_one("#active", Checkbox).value
             data["expires_at"] = take("expires_at", lambda: parse_expires(self.query_one("#expires_at", Input).value))
         if problems:
-            for slot, message in problems:
-                self.show_error(slot, message)
+            self.show_errors(problems)
             raise FieldError(f"{len(problems)} field(s) need attention")
         return data
 
@@ -742,7 +763,7 @@ class EntityForm(ModalScreen[Saved | None]):
         else:
             payload = patch_of(self.kind, self.original, data)
             if not payload:
-                self.show_error("", "nothing changed")
+                self.show_errors([("", "nothing changed")])
                 return
             old_fields = display_fields(self.kind, self.original, self.symbol)
         new_fields = display_fields(self.kind, data, self.symbol)
@@ -764,12 +785,9 @@ class EntityForm(ModalScreen[Saved | None]):
                 entity, value = await source.update(self.kind, data["name"], payload), None
         except SourceError as exc:
             if exc.fields:
-                for f in exc.fields:
-                    self.show_error(f.get("path", ""), f.get("message", ""))
-            elif "already exists" in str(exc) and self.creating:
-                self.show_error("name", str(exc))
+                self.show_errors([(f.get("path", ""), f.get("message", "")) for f in exc.fields])
             else:
-                self.show_error("", str(exc))
+                self.show_errors([("name" if "already exists" in str(exc) and self.creating else "", str(exc))])
             return
         self.dismiss(Saved(entity, value))
 
@@ -807,12 +825,13 @@ class KeyValueModal(ModalScreen[None]):
     KeyValueModal #key-value { margin: 1 0; padding: 0 1; background: $boost; text-style: bold; }
     KeyValueModal #key-warning { color: $text-warning; }
     KeyValueModal #key-usage { color: $text-muted; margin-top: 1; }
-    KeyValueModal #key-copied { color: $text-success; height: auto; }
+    KeyValueModal #key-copied { color: $text-success; height: auto; margin-top: 1; display: none; }
+    KeyValueModal #key-copied.-shown { display: block; }
     KeyValueModal Horizontal { height: 1; margin-top: 1; }
     KeyValueModal Button { margin-right: 2; }
     """
     BINDINGS = [Binding("c", "copy", "Copy", id="key-copy"),
-                Binding("escape,enter", "close", "Done", id="key-done")]
+                Binding("escape,enter", "close", "Done", priority=True, id="key-done")]
 
     def __init__(self, name: str, value: str, *, rotated: bool = False, base_url: str = ""):
         super().__init__()
@@ -848,8 +867,9 @@ class KeyValueModal(ModalScreen[None]):
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self._value)
-        self.query_one("#key-copied", Static).update(
-            "copied to the clipboard (OSC 52: works over SSH; not in macOS Terminal — select the text there)")
+        copied = self.query_one("#key-copied", Static)
+        copied.update("copied to the clipboard (OSC 52: works over SSH; not in macOS Terminal — select the text there)")
+        copied.add_class("-shown")
 
     def action_close(self) -> None:
         self._value = ""

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Footer, Static
 
 from .state import ConsoleState
 from .widgets import fmt_ms
@@ -41,7 +41,7 @@ def parse_ts(ts) -> datetime | None:
     if isinstance(ts, datetime):
         return ts
     try:
-        return datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+        return datetime.fromisoformat(str(ts))  # 3.11+: accepts a trailing Z
     except ValueError:
         return None
 
@@ -121,7 +121,7 @@ class RequestDetail(ModalScreen[None]):
                                background: $surface; }
     RequestDetail VerticalScroll { height: 1fr; padding: 0 1; }
     RequestDetail .detail-section { height: auto; margin-bottom: 1; }
-    RequestDetail #detail-attempts { height: auto; max-height: 12; margin-bottom: 1; }
+    RequestDetail #detail-attempts { height: auto; margin-bottom: 1; }
     RequestDetail .detail-heading { text-style: bold; color: $accent; }
     """
     BINDINGS = [
@@ -153,6 +153,7 @@ class RequestDetail(ModalScreen[None]):
                                 show_cursor=False)
                 yield Static(self._usage(), classes="detail-section", id="detail-usage")
                 yield Static(self._client(), classes="detail-section", id="detail-client")
+        yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#detail-attempts", DataTable)
@@ -165,6 +166,7 @@ class RequestDetail(ModalScreen[None]):
         if not attempts:
             table.add_row("–", Text("no provider was tried (refused at the gateway)", style="dim"),
                           "", "", "", "", "", key="none")
+        table.styles.height = min(12, table.row_count + 1)  # header + rows, no empty space
 
     def _summary(self) -> Table:
         r = self.row

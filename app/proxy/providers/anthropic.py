@@ -51,7 +51,8 @@ class AnthropicProvider(ProviderClient):
         headers["content-type"] = "application/json"
         url = f"{self.spec.base_url}{call.path}" + (f"?{call.query}" if call.query else "")
         try:
-            resp = await self.session.post(url, data=call.body, headers=headers)
+            resp = await asyncio.wait_for(self.session.post(url, data=call.body, headers=headers),
+                                          self.spec.first_byte_timeout_s)
         except asyncio.TimeoutError:
             raise UpstreamUnavailable(504, f"provider {self.name} did not answer in time", key_name) from None
         except aiohttp.ClientError as exc:

@@ -148,6 +148,9 @@ class ProviderClient:
                 self.board.failure(breaker, time.monotonic(), str(exc))
                 exc.attempts = attempts
                 raise
+            except BaseException:  # cancelled (client gone, shutdown): never leave a half-open probe wedged
+                breaker.probing = False
+                raise
             reply.provider_key = key.name
             note = {"provider": self.name, "key": key.name, "model": call.model, "status": reply.status,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
@@ -162,7 +165,7 @@ class ProviderClient:
                 continue
             if reply.status >= 500:
                 self.board.failure(breaker, time.monotonic(), f"HTTP {reply.status}")
-            else:
+            elif not reply.is_stream:  # a stream proves itself only when content arrives (report_success)
                 self.board.success(breaker)
             reply.attempts = attempts
             return reply
@@ -177,6 +180,17 @@ class ProviderClient:
                                   retry_after=math.ceil(min(waits)) if waits else None)
         exc.attempts = attempts
         raise exc
+
+    def report_success(self, key_name: str | None) -> None:
+        key = next((k for k in self.keys if k.name == key_name), None)
+        if key is not None:
+            self.board.success(self.breaker(key))
+
+    def report_failure(self, key_name: str | None, reason: str) -> None:
+        """A failure the pipeline saw after `messages()` returned (e.g. a stream that errored before content)."""
+        key = next((k for k in self.keys if k.name == key_name), None)
+        if key is not None:
+            self.board.failure(self.breaker(key), time.monotonic(), reason)
 
     async def count_tokens(self, call: UpstreamCall) -> UpstreamReply | None:
         """None when this provider cannot count; the gateway then estimates locally."""

@@ -66,8 +66,10 @@ def openai_request_to_anthropic(body: dict) -> dict:
     if system:
         out["system"] = system
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    out["max_tokens"] = limit if isinstance(limit, int) and limit > 0 else DEFAULT_MAX_TOKENS
+    out["max_tokens"] = limit if type(limit) is int and limit > 0 else DEFAULT_MAX_TOKENS
     if body.get("temperature") is not None:
+        if type(body["temperature"]) not in (int, float):
+            raise TranslationError("temperature must be a number", "temperature")
         out["temperature"] = min(float(body["temperature"]), 1.0)  # OpenAI allows 0-2, Anthropic 0-1
     if body.get("top_p") is not None:
         out["top_p"] = body["top_p"]

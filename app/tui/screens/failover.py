@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from ..request_detail import RequestDetail, local_time, zone
 from .base import LiveScreen
@@ -55,6 +56,7 @@ class FailoverScreen(LiveScreen):
         self._events: dict[str, dict] = {}  # row key -> event, in table order
         self._counts = {"failover": 0, "breaker": 0}
         self._circuits_text: Text | None = None
+        self._ready = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="failover-circuits")
@@ -66,7 +68,8 @@ class FailoverScreen(LiveScreen):
                            ("reason", "reason"), ("request", "request")):
             table.add_column(label, key=key)
         table.focus()
-        self._update_title()
+        self._ready = True
+        self.refresh_data(self.state)
 
     @property
     def table(self) -> FailoverTable:
@@ -74,6 +77,8 @@ class FailoverScreen(LiveScreen):
 
     # -- data ------------------------------------------------------------------------------------
     def refresh_data(self, state) -> None:
+        if not self._ready:  # the poller can fire between the mode switch and on_mount
+            return
         self._show_circuits(state)
         events = state.events
         if events and events[-1].get("seq", 0) < self._last_seq:  # the source restarted
@@ -85,6 +90,8 @@ class FailoverScreen(LiveScreen):
                 break
             new.append(e)
         if not new:
+            if self.table.border_title is None:
+                self._update_title()
             return
         new.reverse()
         self._last_seq = new[-1].get("seq", self._last_seq)
@@ -169,7 +176,7 @@ class FailoverScreen(LiveScreen):
             return None
         try:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
+        except CellDoesNotExist:
             return None
         return self._events.get(key)
 

@@ -16,8 +16,6 @@ from ..state import ConsoleState
 from ..widgets import bar
 from .base import LiveScreen
 
-CIRCUIT_STYLES = (("closed", "green"), ("half_open", "yellow"), ("half-open", "yellow"), ("open", "red"),
-                  ("bad", "bold red"))
 RECENT_EVENTS = 8
 HOT_BUDGETS = 6
 
@@ -43,10 +41,10 @@ def circuit_summary(circuits: list[dict]) -> Text:
     out = Text()
     for state, style in (("closed", "green"), ("half_open", "yellow"), ("open", "red"), ("bad", "bold red")):
         n = counts.pop(state, 0)
-        if n or state == "closed":
+        if n:
             if out:
                 out.append(" ")
-            out.append(f"{n} {state.replace('_', '-')}", style=style if n else "dim")
+            out.append(f"{n} {state.replace('_', '-')}", style=style)
     for state, n in sorted(counts.items()):  # states we don't know yet
         out.append(f" {n} {state}", style="magenta")
     return out
@@ -74,6 +72,7 @@ class OverviewScreen(LiveScreen):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._shown: dict[str, Text] = {}
+        self._ready = False
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="overview-body"):
@@ -92,6 +91,8 @@ class OverviewScreen(LiveScreen):
                   "ov-events": "Recent failovers and circuits [4]"}
         for wid, title in titles.items():
             self.query_one(f"#{wid}", Static).border_title = title
+        self._ready = True
+        self.refresh_data(self.state)
 
     # sizes ----------------------------------------------------------------------------------
     @property
@@ -109,11 +110,15 @@ class OverviewScreen(LiveScreen):
         return max(20, column - 4)  # border + padding
 
     def on_resize(self) -> None:
+        if not self._ready:
+            return
         self._shown.clear()
         self.call_after_refresh(self.refresh_data, self.state)
 
     # data -----------------------------------------------------------------------------------
     def refresh_data(self, state: ConsoleState) -> None:
+        if not self._ready:  # the poller can fire between the mode switch and on_mount
+            return
         summary = state.overview.get("summary") or {}
         width = self._inner_width()
         self._set("ov-spenders", self._spenders(state, summary, width))
@@ -167,8 +172,10 @@ class OverviewScreen(LiveScreen):
         out.append("\nrouting saved ", style="bold")
         out.append(state.money(saved), style="bold green" if saved > 0 else "")
         if asked > 0:
-            out.append(f"  ({100 * saved / asked:.0f}% of {state.money(asked)} at the requested models)",
-                       style="dim")
+            note = f"  ({100 * saved / asked:.0f}% of {state.money(asked)} at the requested models)"
+            if len(note) + len(out.plain.rsplit("\n", 1)[-1]) > width:
+                note = f"  ({100 * saved / asked:.0f}% of {state.money(asked)})"
+            out.append(note, style="dim")
         if self.tall and asked > 0:
             label_w = 10
             amount_w = max(len(state.money(asked)), len(state.money(actual)))
@@ -194,7 +201,7 @@ class OverviewScreen(LiveScreen):
             available = p.get("available", False)
             out.append("● " if available else "○ ", style="green" if available else "red")
             out.append(f"{str(p.get('name'))[:name_w]:<{name_w}} ", style="bold")
-            out.append(f"{str(p.get('type') or ''):<{type_w}} ", style="dim")
+            out.append(f"{p.get('type') or ''!s:<{type_w}} ", style="dim")
             if p.get("simulated"):
                 out.append("SIMULATED ", style="bold magenta")
             if not p.get("served", True):

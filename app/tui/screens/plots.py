@@ -1,16 +1,393 @@
-"""Plots screen (first cut)."""
+"""Plots (5): spend over time, requests/s, latency p50/p95, and this month's spend by key/team/model.
+
+Keys: `h` last hour (one point per minute) / `d` last day (spend per hour; rates and latency per
+bucket of minutes), `k` / `t` / `m` spend by key / team / model.
+
+Cost (a textual-plotext rebuild is tens of milliseconds, and it runs on the gateway's event loop):
+- the series is fetched from the source at most once a second, from `refresh_data` (which the app calls
+  only while this screen is shown), in a worker; never two fetches at once, never blocking the UI;
+- every series is downsampled to the plot's width in characters before plotting (1440 minutes become
+  at most ~width points: sums for spend, means for rates and p50, maxima for p95);
+- each plot keeps a hash of the data it last drew and is redrawn only when that changes, at most once a
+  second (a trailing timer catches the last change), and only while the screen is visible; a hidden
+  screen's pending redraw happens when it is shown again. Key toggles redraw at once.
+"""
 from __future__ import annotations
 
+import math
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
 from textual.widgets import Static
+from textual_plotext import PlotextPlot
 
 from .base import LiveScreen
 
+FETCH_EVERY = 1.0  # seconds between series fetches (at most)
+DRAW_EVERY = 1.0  # seconds between data-driven redraws of one plot (at most)
+STAGGER = 0.2  # seconds between two plots' data-driven redraws (one plotext rebuild per frame)
+WINDOWS = {"h": ("last hour", 60), "d": ("last day", 1440)}
+GROUPS = {"k": ("key", "by_key"), "t": ("team", "by_team"), "m": ("model", "by_model")}
+PLOTS = ("spend", "rps", "latency", "bars")
+Y_LABEL_CELLS = 8  # plotext's y tick labels and axis take about this many columns
+
+
+def _zone(name: str | None):
+    try:
+        return ZoneInfo(name) if name else timezone.utc
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def downsample(xs: list, ys: list, max_points: int, how: str = "mean") -> tuple[list, list]:
+    """At most `max_points` points, each the aggregate (`sum`, `mean` or `max`) of a bucket of
+    consecutive points, placed at the bucket's last x. Sums use equal buckets of ceil(n / max_points)
+    points (so every point covers the same span of time); means and maxima use exactly `max_points`
+    buckets of n // max_points or one more points."""
+    n = len(xs)
+    if n <= max_points or max_points <= 0:
+        return list(xs), [float(y or 0) for y in ys]
+    if how == "sum":
+        step = math.ceil(n / max_points)
+        bounds = [(i, min(n, i + step)) for i in range(0, n, step)]
+    else:
+        bounds = [(n * j // max_points, n * (j + 1) // max_points) for j in range(max_points)]
+    values = [float(y or 0) for y in ys]
+    out_x, out_y = [], []
+    for lo, hi in bounds:
+        chunk = values[lo:hi]
+        out_x.append(xs[hi - 1])
+        out_y.append(sum(chunk) if how == "sum" else (max(chunk) if how == "max" else sum(chunk) / len(chunk)))
+    return out_x, out_y
+
+
+def sig(value: float, digits: int = 3) -> float:
+    """`value` to `digits` significant digits: what a plot a few dozen cells tall can show. Changes
+    below that do not count as new data (no redraw)."""
+    if not value or not math.isfinite(value):
+        return 0.0
+    return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
+
+
+def hourly(minutes: list[int], values: list, offset_min: int) -> tuple[list[int], list[float]]:
+    """Sum per local clock hour (`offset_min` = the zone's UTC offset in minutes). x = the hour's first
+    epoch minute."""
+    xs: list[int] = []
+    ys: list[float] = []
+    for m, v in zip(minutes, values):
+        hour = (m + offset_min) // 60 * 60 - offset_min
+        if xs and xs[-1] == hour:
+            ys[-1] += float(v or 0)
+        else:
+            xs.append(hour)
+            ys.append(float(v or 0))
+    return xs, ys
+
+
+def bar_label(name, group: str, width: int) -> str:
+    """A bar's label: models without the "claude-" prefix; clipped to `width` with an ellipsis."""
+    text = str(name)
+    if group == "m" and text.startswith("claude-") and len(text) > 7:
+        text = text[7:]
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def tick_labels(xs: list[int], tz, count: int) -> tuple[list[int], list[str]]:
+    """About `count` evenly spaced x positions (indexes into xs) with local HH:MM labels."""
+    n = len(xs)
+    if n == 0:
+        return [], []
+    count = max(2, min(count, n))
+    idx = sorted({round(i * (n - 1) / (count - 1)) for i in range(count)})
+    labels = [datetime.fromtimestamp(xs[i] * 60, tz).strftime("%H:%M") for i in idx]
+    return idx, labels
+
+
+class SeriesPlot(PlotextPlot):
+    """A plot that tells its screen when its size changes (the downsampling depends on it)."""
+
+    DEFAULT_CSS = """
+    SeriesPlot { border: round $primary; height: 1fr; width: 1fr; }
+    """
+
+    def on_resize(self, event) -> None:
+        screen = self.screen
+        if isinstance(screen, PlotsScreen):
+            screen.plot_resized()
+
 
 class PlotsScreen(LiveScreen):
-    def compose_body(self) -> ComposeResult:
-        yield Static("Plots", classes="title")
-        yield Static(id="body")
+    TITLE = "Plots"
+    DEFAULT_CSS = """
+    PlotsScreen #plots-grid { grid-size: 2 2; height: 1fr; }
+    PlotsScreen #plots-status { height: 1; padding: 0 1; background: $boost; }
+    """
+    BINDINGS = [
+        Binding("h", "window('h')", "Hour", id="plots-hour"),
+        Binding("d", "window('d')", "Day", id="plots-day"),
+        Binding("k", "group('k')", "By key", id="plots-by-key"),
+        Binding("t", "group('t')", "By team", id="plots-by-team"),
+        Binding("m", "group('m')", "By model", id="plots-by-model"),
+    ]
 
+    def __init__(self, *args, clock=time.monotonic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+        self.window = "h"
+        self.group = "k"
+        self.series: dict | None = None  # the last fetched series
+        self.series_window: str | None = None  # the window it was fetched for
+        self.fetch_error: str | None = None
+        self.fetches = 0
+        self.draw_counts = {name: 0 for name in PLOTS}
+        self.drawn: dict[str, tuple] = {}  # what each plot shows now (the prepared data), for tests
+        self._fetching = False
+        self._last_fetch = -math.inf
+        self._drawn_hash: dict[str, int] = {}
+        self._last_draw: dict[str, float] = {}
+        self._draw_timer = None
+        self._draw_due_at = 0.0
+        self._fetch_timer = None
+        self._status: Text | None = None
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="plots-status")
+        with Grid(id="plots-grid"):
+            for name in PLOTS:
+                yield SeriesPlot(id=f"plot-{name}")
+
+    def on_mount(self) -> None:
+        self._update_titles()
+
+    def plot(self, name: str) -> SeriesPlot:
+        return self.query_one(f"#plot-{name}", SeriesPlot)
+
+    # -- fetching --------------------------------------------------------------------------------
     def refresh_data(self, state) -> None:
-        self.query_one("#body", Static).update(f"{len(state.requests)} requests seen")
+        """Called after every poll while shown: fetch at most once a second; draw what changed."""
+        self.request_fetch()
+        self.update_plots()
+
+    def request_fetch(self) -> None:
+        if self._fetching:
+            return
+        wait = self._last_fetch + FETCH_EVERY - self.clock()
+        if wait > 0:
+            if self.series_window != self.window and self._fetch_timer is None:  # a toggle: fetch soon
+                self._fetch_timer = self.set_timer(wait, self._fetch_due)
+            return
+        self._fetching = True
+        self._last_fetch = self.clock()
+        self.run_worker(self._fetch(self.window), group="plots-fetch", exit_on_error=False)
+
+    def _fetch_due(self) -> None:
+        self._fetch_timer = None
+        if self.is_current:
+            self.request_fetch()
+
+    async def _fetch(self, window: str) -> None:
+        toggled = self.series_window is not None and self.series_window != window
+        try:
+            data = await self.source.series(WINDOWS[window][1])
+            self.series, self.series_window, self.fetch_error = data, window, None
+            self.fetches += 1
+        except Exception as exc:  # keep the last data; say why it is stale
+            self.fetch_error = str(exc) or type(exc).__name__
+        finally:
+            self._fetching = False
+        if self.series_window != self.window:  # toggled while fetching
+            self.request_fetch()
+        self.update_plots(force=toggled)
+
+    # -- preparing (downsampled, plain tuples: hashable and cheap to compare) ------------------------
+    def _max_points(self, name: str) -> int:
+        width = self.plot(name).size.width
+        return max(2, width - Y_LABEL_CELLS) if width else 60
+
+    def prepare(self, name: str) -> tuple | None:
+        """What plot `name` should show now, downsampled to its width; None without data."""
+        series = self.series
+        if series is None or self.series_window is None:
+            return None
+        state = self.state
+        scale = state.per_usd / 1_000_000
+        tz_name = state.overview.get("timezone")
+        window = self.series_window
+        xs = list(series.get("minutes") or [])
+        if name == "bars":
+            _, field = GROUPS[self.group]
+            rows = sorted((series.get(field) or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            height = self.plot(name).size.height or 10
+            top = max(1, height - 3)
+            if len(rows) > top:
+                rows = rows[:top - 1] + [("(others)", sum(v for _, v in rows[top - 1:]))]
+            width = self.plot(name).size.width or 40
+            return ("bars", self.group, state.currency_symbol,
+                    tuple((bar_label(k, self.group, max(8, width // 3)), sig(v * scale)) for k, v in rows))
+        max_points = self._max_points(name)
+        if name == "spend":
+            values = [(v or 0) * scale for v in series.get("spend_micro_usd") or []]
+            if window == "d":  # per local clock hour
+                offset = datetime.now(_zone(tz_name)).utcoffset() or timedelta(0)
+                px, py, unit = *hourly(xs, values, int(offset // timedelta(minutes=1))), 60
+            else:  # per minute
+                px, py, unit = xs, values, 1
+            n = len(px)
+            px, py = downsample(px, py, max_points, "sum")
+            per = unit * (math.ceil(n / len(px)) if px else 1)
+            return ("spend", window, tz_name, state.currency_symbol, per, tuple(px), tuple(sig(y) for y in py))
+        if name == "rps":
+            px, py = downsample(xs, series.get("rps") or [], max_points, "mean")
+            return ("rps", window, tz_name, tuple(px), tuple(sig(y) for y in py))
+        if name == "latency":
+            px, p50 = downsample(xs, series.get("p50_ms") or [], max_points, "mean")
+            _, p95 = downsample(xs, series.get("p95_ms") or [], max_points, "max")
+            return ("latency", window, tz_name, tuple(px), tuple(sig(y) for y in p50), tuple(sig(y) for y in p95))
+        raise KeyError(name)
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def plot_resized(self) -> None:
+        self.update_plots()
+
+    def update_plots(self, force: bool = False) -> None:
+        """Redraw the plots whose data changed, only while this screen is shown.
+
+        Data-driven redraws: each plot at most once a second, and at most one plot per call — the
+        others follow STAGGER seconds apart, so a frame never carries more than one plotext rebuild.
+        A plot's first draw and `force` (a key toggle) draw every changed plot at once."""
+        self._update_titles()
+        if not self.is_current or self.series is None:
+            return
+        now = self.clock()
+        wait = math.inf  # seconds until the next plot may be drawn
+        drawn_one = False
+        for name in PLOTS:
+            data = self.prepare(name)
+            if data is None:
+                continue
+            digest = hash(data)
+            if self._drawn_hash.get(name) == digest:
+                continue
+            first = name not in self._drawn_hash
+            if not (force or first):
+                since = now - self._last_draw.get(name, -math.inf)
+                if since < DRAW_EVERY:
+                    wait = min(wait, DRAW_EVERY - since)
+                    continue
+                if drawn_one:
+                    wait = min(wait, STAGGER)
+                    continue
+                drawn_one = True
+            self.draw(name, data)
+            self._drawn_hash[name] = digest
+            self._last_draw[name] = now
+        if wait < math.inf:
+            self._schedule(wait)
+
+    def _schedule(self, wait: float) -> None:
+        """One pending redraw timer, for the soonest plot that is due."""
+        due = time.monotonic() + wait
+        if self._draw_timer is not None:
+            if self._draw_due_at <= due + 0.01:
+                return
+            self._draw_timer.stop()
+        self._draw_due_at = due
+        self._draw_timer = self.set_timer(wait, self._draw_due)
+
+    def _draw_due(self) -> None:
+        self._draw_timer = None
+        self.update_plots()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.update_plots()
+
+    def draw(self, name: str, data: tuple) -> None:
+        """Plot prepared data through the widget's own plotext figure, then refresh that widget."""
+        self.draw_counts[name] += 1
+        self.drawn[name] = data
+        widget = self.plot(name)
+        plt = widget.plt
+        plt.clear_figure()
+        if name == "bars":
+            _, group, symbol, rows = data
+            if rows:
+                plt.bar([k for k, _ in rows], [v for _, v in rows], orientation="horizontal", width=0.6)
+            else:
+                plt.title("no spend yet this month")
+        else:
+            window, tz_name = data[1], data[2]
+            xs = data[5] if name == "spend" else data[3]
+            tz = _zone(tz_name)
+            if not xs:
+                plt.title("no data yet")
+                widget.refresh()
+                return
+            idx = list(range(len(xs)))
+            if name == "spend":
+                plt.plot(idx, list(data[6]), marker="sd", color="green", fillx=True)
+            elif name == "rps":
+                plt.plot(idx, list(data[4]), marker="braille", color="cyan")
+            else:
+                plt.plot(idx, list(data[4]), marker="braille", color="green", label="p50")
+                plt.plot(idx, list(data[5]), marker="braille", color="red", label="p95")
+            ticks, labels = tick_labels(list(xs), tz, max(2, widget.size.width // 12))
+            if ticks:
+                plt.xticks(ticks, labels)
+            plt.ylim(0, None)
+        widget.refresh()
+
+    # -- titles ----------------------------------------------------------------------------------
+    def _update_titles(self) -> None:
+        window_label = WINDOWS[self.window][0]
+        symbol = self.state.currency_symbol
+        spend = self.drawn.get("spend")
+        if self.window == "d":
+            per = "hour" if not spend or spend[4] <= 60 else f"{spend[4] // 60} h"
+        else:
+            per = "minute" if not spend or spend[4] <= 1 else f"{spend[4]} min"
+        titles = {
+            "spend": f"Spend ({symbol} per {per}) · {window_label}",
+            "rps": f"Requests/s · {window_label}",
+            "latency": f"Latency ms [green]p50[/] [red]p95[/] · {window_label}",
+            "bars": f"Spend this month by {GROUPS[self.group][0]} ({symbol})",
+        }
+        for name, title in titles.items():
+            widget = self.plot(name)
+            if widget.border_title != title:
+                widget.border_title = title
+        status = Text()
+        for key, (label, _) in WINDOWS.items():
+            status.append(f" {key} ", style="bold reverse" if key == self.window else "bold")
+            status.append(f"{label}  ")
+        status.append("│ ", style="dim")
+        for key, (label, _) in GROUPS.items():
+            status.append(f" {key} ", style="bold reverse" if key == self.group else "bold")
+            status.append(f"by {label}  ")
+        if self.fetch_error:
+            status.append(f"│ series unavailable: {self.fetch_error}", style="bold red")
+        elif self.series is None:
+            status.append("│ loading…", style="dim")
+        if status != self._status or (self._status is not None and status.spans != self._status.spans):
+            self._status = status
+            self.query_one("#plots-status", Static).update(status)
+
+    # -- keys ------------------------------------------------------------------------------------
+    def action_window(self, window: str) -> None:
+        if window == self.window:
+            return
+        self.window = window
+        self._update_titles()
+        self.request_fetch()
+
+    def action_group(self, group: str) -> None:
+        if group == self.group:
+            return
+        self.group = group
+        self.update_plots(force=True)

@@ -22,20 +22,30 @@ from itertools import islice
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.coordinate import Coordinate
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input
+from textual.widgets.data_table import CellDoesNotExist
 
-from ..request_detail import RequestDetail, compact, local_time, model_text, prompt_tokens, status_text, zone
+from ..request_detail import (
+    RequestDetail,
+    compact,
+    local_time,
+    model_text,
+    prompt_tokens,
+    status_text,
+    zone,
+)
 from ..widgets import fmt_ms
 from .base import LiveScreen
 
 ROW_CAP = 1000  # rows the table holds at most (the console keeps more in state.requests)
 FILTER_DELAY = 0.15  # seconds of typing quiet before the filter applies (enter applies at once)
 
-COLUMNS = (("time", "time"), ("key", "key"), ("model", "model"), ("provider", "provider"),
-           ("status", "status"), ("tok in/out", "tokens"), ("cost", "cost"), ("latency", "latency"),
-           ("ttft", "ttft"))
+# provider last: below 100 columns it is the one that scrolls off (fixed "time" column stays)
+COLUMNS = (("time", "time"), ("key", "key"), ("model", "model"), ("status", "status"), ("in/out", "tokens"),
+           ("cost", "cost"), ("latency", "latency"), ("ttft", "ttft"), ("provider", "provider"))
+NARROW = 100  # below this many columns model names drop their "claude-" prefix
 
 
 def make_matcher(text: str):
@@ -100,7 +110,7 @@ class RequestsScreen(LiveScreen):
     DEFAULT_CSS = """
     RequestsScreen RequestTable { height: 1fr; border: round $primary; }
     RequestsScreen RequestTable:focus { border: round $accent; }
-    RequestsScreen #requests-filter { dock: bottom; height: 1; border: none; padding: 0 1; display: none; }
+    RequestsScreen #requests-filter { height: 1; border: none; padding: 0 1; display: none; background: $boost; }
     RequestsScreen #requests-filter.-open { display: block; }
     """
     BINDINGS = [
@@ -126,6 +136,9 @@ class RequestsScreen(LiveScreen):
         self._filter_timer = None
         self._primed = False
         self._suppress_scroll = False
+        self._short = False  # short model names (narrow terminal)
+        self._ready = False
+        self._title: Text | None = None
 
     # -- layout --------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -137,11 +150,27 @@ class RequestsScreen(LiveScreen):
 
     def on_mount(self) -> None:
         table = self.table
-        for label, key in COLUMNS:
-            table.add_column(label, key=key)
+        self._add_columns()
         self.watch(table, "scroll_y", self._on_scroll_y, init=False)
+        self._short = self.app.size.width < NARROW
         table.focus()
-        self._update_title()
+        self._ready = True
+        self.refresh_data(self.state)
+
+    def _add_columns(self) -> None:
+        for label, key in COLUMNS:
+            self.table.add_column(label, key=key)
+
+    def _clear_table(self) -> None:
+        """Empty the table and reset column widths (DataTable widths only ever grow otherwise)."""
+        table = self.table
+        self._suppress_scroll = True  # clear() jumps to the top: not the user scrolling
+        try:
+            table.clear(columns=True)
+            self._add_columns()
+        finally:
+            self._suppress_scroll = False
+        self._by_id.clear()
 
     @property
     def table(self) -> RequestTable:
@@ -162,8 +191,32 @@ class RequestsScreen(LiveScreen):
     def filter_text(self) -> str:
         return self._filter_text
 
+    def on_screen_resume(self) -> None:  # the terminal may have been resized while hidden
+        self.on_resize()
+
+    def on_resize(self) -> None:
+        if not self._ready:
+            return
+        short = self.app.size.width < NARROW
+        if short != self._short:  # crossing the breakpoint re-renders the model cells (rare)
+            self._short = short
+            if self._primed:
+                self._rebuild_keeping_view()
+
+    def _rebuild_keeping_view(self) -> None:
+        """Re-render the rows the table shows now (same rows, same cursor), e.g. after a resize."""
+        table = self.table
+        rows = list(self._by_id.values())
+        cursor = table.cursor_row
+        self._clear_table()
+        self._add_rows(rows)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+
     # -- data ------------------------------------------------------------------------------------
     def refresh_data(self, state) -> None:
+        if not self._ready:  # the poller can fire between the mode switch and on_mount
+            return
         rows = state.requests
         if rows and rows[-1].get("seq", 0) < self._last_seq:  # the source restarted: start over
             self._reset()
@@ -216,7 +269,7 @@ class RequestsScreen(LiveScreen):
         self._primed = False
 
     @staticmethod
-    def _row_cells(r: dict, tz, money) -> tuple:
+    def _row_cells(r: dict, tz, money, short: bool = False) -> tuple:
         """Every cell as rich Text: no markup parsing of data (a key named "[red]" stays literal) and
         DataTable measures Text cells ~3x faster than str cells."""
         cost = r.get("cost_micro_usd")
@@ -225,22 +278,24 @@ class RequestsScreen(LiveScreen):
         else:
             cost_cell = Text(money(cost), justify="right")
         model = model_text(r)
+        if short:
+            model = model.replace("claude-", "")
         return (Text(local_time(r.get("ts"), tz)), Text(r.get("key") or "–"),
-                Text(model, style="cyan") if "→" in model else Text(model),
-                Text(r.get("provider") or "–"), status_text(r),
+                Text(model, style="cyan") if "→" in model else Text(model), status_text(r),
                 Text(f"{compact(prompt_tokens(r))}/{compact(r.get('output_tokens'))}", justify="right"), cost_cell,
-                Text(fmt_ms(r.get("latency_ms")), justify="right"), Text(fmt_ms(r.get("ttft_ms")), justify="right"))
+                Text(fmt_ms(r.get("latency_ms")), justify="right"), Text(fmt_ms(r.get("ttft_ms")), justify="right"),
+                Text(r.get("provider") or "–"))
 
     def _add_rows(self, rows: list[dict]) -> None:
         table, by_id = self.table, self._by_id
         state = self.state
-        tz, money = zone(state.overview.get("timezone")), state.money
+        tz, money, short = zone(state.overview.get("timezone")), state.money, self._short
         for r in rows:
             rid = r.get("id") or f"seq-{r.get('seq')}"
             if rid in by_id:
                 continue
             by_id[rid] = r
-            table.add_row(*self._row_cells(r, tz, money), key=rid)
+            table.add_row(*self._row_cells(r, tz, money, short), key=rid)
 
     def _append(self, matched: list[dict]) -> None:
         """Append the rows (oldest first), evict the oldest beyond ROW_CAP, follow the newest."""
@@ -283,13 +338,7 @@ class RequestsScreen(LiveScreen):
                 if len(rows) >= keep:
                     break
         rows.reverse()
-        table = self.table
-        self._suppress_scroll = True  # clear() jumps to the top: not the user scrolling
-        try:
-            table.clear()
-        finally:
-            self._suppress_scroll = False
-        self._by_id.clear()
+        self._clear_table()
         self._add_rows(rows)
         self._shown_seq = self._last_seq
         self._unseen = 0
@@ -364,7 +413,13 @@ class RequestsScreen(LiveScreen):
         box.value = self._filter_text
         box.focus()
 
+    def _stop_filter_timer(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+
     def action_clear_filter(self) -> None:
+        self._stop_filter_timer()
         box = self.query_one("#requests-filter", Input)
         if box.has_class("-open"):
             box.remove_class("-open")
@@ -375,16 +430,13 @@ class RequestsScreen(LiveScreen):
 
     @on(Input.Changed, "#requests-filter")
     def _on_filter_changed(self, event: Input.Changed) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
+        self._stop_filter_timer()
         value = event.value
         self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self.set_filter(value))
 
     @on(Input.Submitted, "#requests-filter")
     def _on_filter_submitted(self, event: Input.Submitted) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-            self._filter_timer = None
+        self._stop_filter_timer()
         self.set_filter(event.value)
         event.input.remove_class("-open")
         self.table.focus()
@@ -410,7 +462,7 @@ class RequestsScreen(LiveScreen):
             return None
         try:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
+        except CellDoesNotExist:
             return None
         return self._by_id.get(key)
 
@@ -442,12 +494,13 @@ class RequestsScreen(LiveScreen):
                 title.append(f" +{self._unseen:,} new", style="bold yellow")
         else:
             title.append("  following", style="green")
-        table.border_title = title
-        table.border_subtitle = "/ filter · space pause · G follow · ⏎ detail · y copy id"
+        if title != self._title:  # unchanged titles cost no repaint
+            self._title = title
+            table.border_title = title
+            table.border_subtitle = "/ filter · space pause · G follow · ⏎ detail · y copy id"
 
     def _update_header(self) -> None:
         """Show/hide the PAUSED badge now rather than at the next poll."""
-        try:
-            self.query_one("#status-header").show(self.state, self.app.badges())
-        except Exception:
-            pass
+        header = self.query_one_optional("#status-header")
+        if header is not None:
+            header.show(self.state, self.app.badges())
