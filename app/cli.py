@@ -279,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = with_config(sub.add_parser("report", help="spend per group and period, from the request log"))
     report.add_argument("--by", choices=("team", "key", "customer", "model", "provider"), required=True)
     report.add_argument("--period", choices=("day", "week", "month"), required=True)
+    report.add_argument("--savings", action="store_true",
+                        help="add what the same usage would have cost on the requested models (routing savings)")
     report.add_argument("--since", help="ISO date/time or relative: 2026-11-01, 24h, 7d")
     report.add_argument("--until", help="ISO date/time or relative")
     report.add_argument("--format", choices=("table", "csv", "md"), default="table")

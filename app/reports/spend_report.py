@@ -31,6 +31,11 @@ class Line:
     cache_write_tokens: int = 0
     cost_micro_usd: int = 0  # priced rows only
     unknown_cost: int = 0  # rows with no price (priced = 0)
+    requested_cost_micro_usd: int = 0  # the same usage priced at the model each request asked for
+
+    @property
+    def saved_micro_usd(self) -> int:
+        return self.requested_cost_micro_usd - self.cost_micro_usd
 
     def add(self, row) -> None:
         self.requests += 1
@@ -40,6 +45,8 @@ class Line:
         self.cache_write_tokens += row["cache_write_5m_tokens"] + row["cache_write_1h_tokens"]
         if row["priced"] and row["cost_micro_usd"] is not None:
             self.cost_micro_usd += row["cost_micro_usd"]
+            asked = row["requested_cost_micro_usd"]
+            self.requested_cost_micro_usd += row["cost_micro_usd"] if asked is None else asked
         else:
             self.unknown_cost += 1
 
@@ -101,42 +108,53 @@ def spend_report(config: Config, args) -> int:
 
 
 def heads(args, config: Config) -> list[str]:
-    return [f"{args.period} starting", args.by, "requests", "input tokens", "output tokens", "cache read",
-            "cache write", f"cost ({config.currency.code})", "unknown cost"]
+    out = [f"{args.period} starting", args.by, "requests", "input tokens", "output tokens", "cache read",
+           "cache write", f"cost ({config.currency.code})", "unknown cost"]
+    if getattr(args, "savings", False):
+        out += ["at requested model", "saved by routing"]
+    return out
 
 
-def cells(line: Line, config: Config) -> list[str]:
-    return [line.period_start, line.group, f"{line.requests:,}", f"{line.input_tokens:,}", f"{line.output_tokens:,}",
-            f"{line.cache_read_tokens:,}", f"{line.cache_write_tokens:,}",
-            format_money(line.cost_micro_usd, config.currency), f"{line.unknown_cost:,}"]
+def cells(line: Line, config: Config, savings: bool = False) -> list[str]:
+    out = [line.period_start, line.group, f"{line.requests:,}", f"{line.input_tokens:,}", f"{line.output_tokens:,}",
+           f"{line.cache_read_tokens:,}", f"{line.cache_write_tokens:,}",
+           format_money(line.cost_micro_usd, config.currency), f"{line.unknown_cost:,}"]
+    if savings:
+        out += [format_money(line.requested_cost_micro_usd, config.currency),
+                format_money(line.saved_micro_usd, config.currency)]
+    return out
 
 
 def write_csv(lines: list[Line], args, config: Config, out) -> None:
     """Machine-readable: plain integers, the exact cost in the display currency and in micro-USD; no total row."""
     writer = csv.writer(out)
+    savings = getattr(args, "savings", False)
     writer.writerow(["period_start", args.by, "requests", "input_tokens", "output_tokens", "cache_read_tokens",
                      "cache_write_tokens", f"cost_{config.currency.code.lower()}", "cost_micro_usd",
-                     "unknown_cost_requests"])
+                     "unknown_cost_requests"] + (["requested_cost_micro_usd", "saved_micro_usd"] if savings else []))
     for x in lines:
         cost: Decimal = micro_usd_to_display(x.cost_micro_usd, config.currency)
         writer.writerow([x.period_start, x.group, x.requests, x.input_tokens, x.output_tokens, x.cache_read_tokens,
-                         x.cache_write_tokens, f"{cost:f}", x.cost_micro_usd, x.unknown_cost])
+                         x.cache_write_tokens, f"{cost:f}", x.cost_micro_usd, x.unknown_cost]
+                        + ([x.requested_cost_micro_usd, x.saved_micro_usd] if savings else []))
 
 
 def write_markdown(lines: list[Line], args, config: Config, out) -> None:
     h = heads(args, config)
     out.write("| " + " | ".join(h) + " |\n")
     out.write("|" + "|".join(["---", "---"] + ["---:"] * (len(h) - 2)) + "|\n")
+    savings = getattr(args, "savings", False)
     for x in lines:
-        out.write("| " + " | ".join(c.replace("|", "\\|") for c in cells(x, config)) + " |\n")
-    t = cells(total(lines), config)
+        out.write("| " + " | ".join(c.replace("|", "\\|") for c in cells(x, config, savings)) + " |\n")
+    t = cells(total(lines), config, savings)
     out.write("| " + " | ".join(["**total**", ""] + [f"**{c}**" for c in t[2:]]) + " |\n")
 
 
 def write_table(lines: list[Line], args, config: Config, out) -> None:
     h = heads(args, config)
-    body = [cells(x, config) for x in lines]
-    t = cells(total(lines), config)
+    savings = getattr(args, "savings", False)
+    body = [cells(x, config, savings) for x in lines]
+    t = cells(total(lines), config, savings)
     t[1] = f"{len(lines)} line(s)"
     widths = [max(len(r[i]) for r in [h, *body, t]) for i in range(len(h))]
 

@@ -1,0 +1,142 @@
+"""Load generator for the benchmark; prints one JSON object on stdout.
+
+Open loop (default): request i is scheduled at t0 + i/rate and its latency is measured from that
+SCHEDULED time, so a slow target cannot slow the generator down and hide its own queueing
+(no coordinated omission). Saturation (--concurrency N): closed loop, N workers for --duration s.
+
+    python bench/loadgen.py --url http://127.0.0.1:9000/v1/messages --key K --body body.json \
+        [--stream] (--rate 200 | --concurrency 32) --duration 10
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import aiohttp
+
+DELTA = b"content_block_delta"
+EARLY = 0.001  # asyncio sleeps overshoot by up to ~1 ms: launch that early; latency then counts from the send
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    """Nearest-rank p50/p90/p99/max, in ms."""
+    if not values:
+        return {"p50": None, "p90": None, "p99": None, "max": None}
+    s = sorted(values)
+    pick = lambda q: s[min(len(s) - 1, max(0, -(-len(s) * q // 100) - 1))]
+    return {"p50": pick(50), "p90": pick(90), "p99": pick(99), "max": s[-1]}
+
+
+class Client:
+    def __init__(self, args: argparse.Namespace):
+        self.url, self.stream = args.url, args.stream
+        self.body = Path(args.body).read_bytes()
+        self.headers = {"content-type": "application/json", "x-api-key": args.key,
+                        "anthropic-version": "2023-06-01"}
+        self.full: list[float] = []  # ms, successes only
+        self.ttfb: list[float] = []
+        self.lag: list[float] = []  # ms between scheduled and actual send (the generator's own health)
+        self.errors: dict[str, int] = {}
+        self.last_done = 0.0
+
+    async def one(self, session: aiohttp.ClientSession, scheduled: float, record: bool = True) -> None:
+        """One request; latency counted from its scheduled time (or its actual send if that was earlier)."""
+        now = time.perf_counter()
+        start = min(scheduled, now)
+        if record:
+            self.lag.append(max(0.0, now - scheduled) * 1000)
+        ttfb = None
+        try:
+            async with session.post(self.url, data=self.body, headers=self.headers) as resp:
+                if self.stream:
+                    tail = b""
+                    async for chunk in resp.content.iter_any():
+                        if ttfb is None and DELTA in tail + chunk:
+                            ttfb = time.perf_counter()
+                        tail = chunk[-len(DELTA):]
+                else:
+                    await resp.read()
+                if resp.status != 200 or (self.stream and ttfb is None):
+                    raise RuntimeError(f"HTTP {resp.status}" + ("" if resp.status != 200 else " without a delta"))
+        except Exception as exc:  # noqa: BLE001 - every failure is counted, by kind
+            if record:
+                kind = str(exc) if isinstance(exc, RuntimeError) else type(exc).__name__
+                self.errors[kind] = self.errors.get(kind, 0) + 1
+            return
+        done = time.perf_counter()
+        if record:
+            self.full.append((done - start) * 1000)
+            if ttfb is not None:
+                self.ttfb.append((ttfb - start) * 1000)
+            self.last_done = max(self.last_done, done)
+
+    def result(self, **extra) -> dict:
+        out = {"count": len(self.full), "errors": sum(self.errors.values()), "error_kinds": self.errors,
+               "full_ms": percentiles(self.full), "send_lag_ms": percentiles(self.lag), **extra}
+        if self.stream:
+            out["ttfb_ms"] = percentiles(self.ttfb)
+        return out
+
+
+async def open_loop(c: Client, session: aiohttp.ClientSession, rate: float, duration: float, grace: float) -> dict:
+    total = max(1, int(rate * duration))
+    t0 = time.perf_counter() + 0.05
+    tasks = []
+    i = 0
+    while i < total:
+        now = time.perf_counter()
+        while i < total and t0 + i / rate <= now + EARLY:  # launch everything that is (about) due
+            tasks.append(asyncio.create_task(c.one(session, t0 + i / rate)))
+            i += 1
+        if i < total:
+            await asyncio.sleep(max(0.0, t0 + i / rate - EARLY - time.perf_counter()))
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for t in pending:
+        t.cancel()
+    if pending:
+        c.errors["unfinished"] = len(pending)
+    elapsed = max((c.last_done or time.perf_counter()) - t0, total / rate)
+    return c.result(mode="open", target_rate=rate, sent=total, achieved_rate=len(c.full) / elapsed)
+
+
+async def saturate(c: Client, session: aiohttp.ClientSession, workers: int, duration: float) -> dict:
+    deadline = time.perf_counter() + duration
+    t0 = time.perf_counter()
+
+    async def worker():
+        while time.perf_counter() < deadline:
+            await c.one(session, time.perf_counter())
+
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(workers))), duration + 60)
+    elapsed = time.perf_counter() - t0
+    return c.result(mode="saturation", concurrency=workers, achieved_rate=len(c.full) / elapsed)
+
+
+async def main(args: argparse.Namespace) -> dict:
+    c = Client(args)
+    connector = aiohttp.TCPConnector(limit=args.pool, keepalive_timeout=60)
+    timeout = aiohttp.ClientTimeout(total=args.timeout)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        for i in range(0, args.warmup, 8):  # open connections and warm caches; not recorded
+            await asyncio.gather(*(c.one(session, time.perf_counter(), record=False) for _ in range(8)))
+        if args.concurrency:
+            return await saturate(c, session, args.concurrency, args.duration)
+        return await open_loop(c, session, args.rate, args.duration, args.timeout + 5)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description="open-loop / saturation load generator (JSON on stdout)")
+    p.add_argument("--url", required=True)
+    p.add_argument("--key", required=True, help="sent as x-api-key")
+    p.add_argument("--body", required=True, help="file with the JSON request body")
+    p.add_argument("--stream", action="store_true", help="the body asks for SSE; also measure TTFB")
+    p.add_argument("--rate", type=float, default=50.0, help="open loop: requests per second")
+    p.add_argument("--concurrency", type=int, default=0, help="saturation: closed loop with N workers")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds")
+    p.add_argument("--warmup", type=int, default=40, help="unrecorded requests first")
+    p.add_argument("--pool", type=int, default=512, help="connection pool size")
+    p.add_argument("--timeout", type=float, default=15.0, help="per-request timeout, s")
+    print(json.dumps(asyncio.run(main(p.parse_args()))))
