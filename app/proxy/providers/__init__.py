@@ -13,6 +13,9 @@ def build_provider(spec: Provider) -> ProviderClient | None:
     if spec.type == "bedrock":
         from .bedrock import BedrockProvider
         return BedrockProvider(spec)
+    if spec.type == "openai":
+        from .openai import OpenAIProvider
+        return OpenAIProvider(spec)
     if spec.type == "mock":
         from .mock import MockProvider
         return MockProvider(spec)
