@@ -31,7 +31,7 @@ def authenticate(gw: Gateway, request: web.Request) -> KeyEntry:
         if entry is not None:
             return entry
     raise Refusal(401, "Invalid virtual key: this gateway does not know the key you sent "
-                       "(check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN).")
+                       "(check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN, or the api_key your OpenAI client sends).")
 
 
 def parse_body(raw: bytes) -> dict:
@@ -85,6 +85,15 @@ async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecor
     attribute(record, entry)
     raw = await request.read()
     body = parse_body(raw)
+    reply = await route_and_forward(request, gw, entry, body, raw, record, served)
+    if reply.is_stream:
+        return await relay_stream(request, reply, record, started, gw.config.logging.store_content)
+    return relay_body(reply, record)
+
+
+async def route_and_forward(request: web.Request, gw: Gateway, entry: KeyEntry, body: dict, raw: bytes,
+                            record: RequestRecord, served: Served):
+    """Governance, routing and failover for an Anthropic-shaped body, whatever API the client speaks."""
     model = body["model"]
     record.requested_model = record.served_model = model
     record.stream = bool(body.get("stream"))
@@ -103,7 +112,4 @@ async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecor
     plan = gw.planner.plan(entry, facts, record.session_id)
     if not plan:
         raise Refusal(404, f"No available provider of this gateway serves model {model!r}.", "not_found_error")
-    reply = await forward_with_failover(gw, request, entry, plan, body, raw, input_tokens, record, served)
-    if reply.is_stream:
-        return await relay_stream(request, reply, record, started, gw.config.logging.store_content)
-    return relay_body(reply, record)
+    return await forward_with_failover(gw, request, entry, plan, body, raw, input_tokens, record, served)

@@ -18,7 +18,8 @@ USAGE_EVENTS = frozenset((b"message_start", b"message_delta", b"message_stop", b
 CONTENT_CAP = 1_000_000  # bytes of prompt/response kept when logging.store_content is on
 
 
-def relay_body(reply: UpstreamReply, record: RequestRecord) -> web.Response:
+def relay_body(reply: UpstreamReply, record: RequestRecord, transform=None, transform_error=None) -> web.Response:
+    """`transform(message dict) -> dict` and `transform_error(status, body) -> bytes` re-shape for the client."""
     record.status = reply.status
     body = reply.body or b""
     data = None
@@ -32,16 +33,21 @@ def relay_body(reply: UpstreamReply, record: RequestRecord) -> web.Response:
         record.served_model = data.get("model") or record.served_model
         if record.prompt is not None:
             record.response = body[:CONTENT_CAP].decode("utf-8", "replace")
+        if transform is not None:
+            body = json.dumps(transform(data)).encode()
     elif reply.status >= 400:
         error = data.get("error") if isinstance(data, dict) else None
         record.error_type = (error or {}).get("type") or f"http_{reply.status}"
         record.error_message = str((error or {}).get("message") or body[:300].decode("utf-8", "replace"))
+        if transform_error is not None:
+            body = transform_error(reply.status, body)
     return web.Response(status=reply.status, body=body, headers=reply.headers)
 
 
 async def relay_stream(request: web.Request, reply: UpstreamReply, record: RequestRecord, started: float,
-                       keep_content: bool) -> web.StreamResponse:
-    """Relay SSE chunk by chunk, reading usage on the way. Never buffers the stream."""
+                       keep_content: bool, transform=None) -> web.StreamResponse:
+    """Relay SSE chunk by chunk, reading usage on the way. Never buffers the stream.
+    `transform` (feed(bytes) -> bytes, finish() -> bytes) re-shapes the Anthropic events for the client."""
     record.status = reply.status
     response = web.StreamResponse(status=reply.status, headers=reply.headers)
     scanner = SSEScanner(USAGE_EVENTS)
@@ -55,7 +61,7 @@ async def relay_stream(request: web.Request, reply: UpstreamReply, record: Reque
             if waiting_first_delta and b"content_block_delta" in chunk:
                 record.ttft_ms = (time.perf_counter() - started) * 1000
                 waiting_first_delta = False
-            await response.write(chunk)
+            await response.write(transform.feed(chunk) if transform else chunk)
             if kept is not None and kept_size < CONTENT_CAP:
                 kept.append(chunk)
                 kept_size += len(chunk)
@@ -66,6 +72,8 @@ async def relay_stream(request: web.Request, reply: UpstreamReply, record: Reque
                     pass
         if not usage.seen_message_stop and usage.error_type is None:
             record.error_type, record.error_message = "incomplete_stream", "upstream ended the stream early"
+        if transform:
+            await response.write(transform.finish())
     except (ConnectionResetError, aiohttp.ClientConnectionResetError):
         record.status, record.error_type = 499, "client_disconnected"
         record.error_message = "the client closed the connection mid-stream; upstream request cancelled"
@@ -77,8 +85,8 @@ async def relay_stream(request: web.Request, reply: UpstreamReply, record: Reque
         record.error_type = "upstream_stream_error"
         record.error_message = f"upstream stream failed: {type(exc).__name__}"
         try:
-            await response.write(sse_error_event("api_error", "The upstream provider's stream failed; "
-                                                              "partial response."))
+            event = sse_error_event("api_error", "The upstream provider's stream failed; partial response.")
+            await response.write(transform.feed(event) + transform.finish() if transform else event)
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
             pass
     finally:

@@ -8,6 +8,8 @@ from aiohttp import web
 from ..core.tokens import estimate_tokens
 from ..service.admin import AdminService
 from .admin_routes import add_admin_routes
+from .openai_routes import add_openai_routes
+from .translate.from_openai import openai_error_body
 from .errors import anthropic_error
 from .gateway import Gateway
 from .pipeline import (GATEWAY, Refusal, attribute, authenticate, forward_headers, handle_messages, parse_body,
@@ -92,16 +94,24 @@ async def handle_metrics(request: web.Request) -> web.Response:
 
 @web.middleware
 async def anthropic_shaped_errors(request: web.Request, handler):
-    """Unknown paths, wrong methods and oversized bodies get Anthropic-shaped JSON, not HTML."""
+    """Unknown paths, wrong methods and oversized bodies get JSON in the caller's API shape, not HTML."""
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
-        return anthropic_error(413, "Request body too large for this gateway.")
+        return _error(request, 413, "Request body too large for this gateway.")
     except web.HTTPNotFound:
-        return anthropic_error(404, f"Not found: {request.method} {request.path}")
+        return _error(request, 404, f"Not found: {request.method} {request.path}")
     except web.HTTPMethodNotAllowed as exc:
-        return anthropic_error(405, f"Method {request.method} not allowed on {request.path}; "
-                                    f"use {', '.join(sorted(exc.allowed_methods))}.", error_type="invalid_request_error")
+        return _error(request, 405, f"Method {request.method} not allowed on {request.path}; "
+                                    f"use {', '.join(sorted(exc.allowed_methods))}.")
+
+
+def _error(request: web.Request, status: int, message: str) -> web.Response:
+    if request.path.startswith("/openai"):
+        kind = "not_found_error" if status == 404 else "invalid_request_error"
+        return web.Response(status=status, body=openai_error_body(status, message, kind),
+                            content_type="application/json")
+    return anthropic_error(status, message, error_type="invalid_request_error" if status == 405 else None)
 
 
 def build_app(gateway: Gateway, *, client_max_size: int = 64 * 1024 * 1024) -> web.Application:
@@ -116,5 +126,6 @@ def build_app(gateway: Gateway, *, client_max_size: int = 64 * 1024 * 1024) -> w
         app.router.add_get(path, handle_ping)  # GET routes answer HEAD too (Claude Code pre-warms with HEAD)
     app.router.add_get("/health", handle_health)
     app.router.add_get("/metrics", handle_metrics)
+    add_openai_routes(app)
     add_admin_routes(app, AdminService(gateway))
     return app

@@ -16,6 +16,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from ..request_detail import RequestDetail, local_time, zone
 from .base import LiveScreen
+from .requests import TailTable
 
 ROW_CAP = 1000  # state.events holds at most this many too
 
@@ -31,7 +32,7 @@ def severity(event: dict) -> str:
     return "yellow"
 
 
-class FailoverTable(DataTable):
+class FailoverTable(TailTable):
     BINDINGS = [
         Binding("end", "screen.follow", "Follow", show=False, id="failover-follow-end"),
         Binding("enter", "select_cursor", "Request", id="failover-open-request"),

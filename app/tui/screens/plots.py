@@ -154,6 +154,7 @@ class PlotsScreen(LiveScreen):
         self._draw_due_at = 0.0
         self._fetch_timer = None
         self._status: Text | None = None
+        self._titles: dict[str, str] = {}
 
     # -- layout ----------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -359,9 +360,9 @@ class PlotsScreen(LiveScreen):
             "bars": f"Spend this month by {GROUPS[self.group][0]} ({symbol})",
         }
         for name, title in titles.items():
-            widget = self.plot(name)
-            if widget.border_title != title:
-                widget.border_title = title
+            if self._titles.get(name) != title:  # setting a border title re-renders the whole plot
+                self._titles[name] = title
+                self.plot(name).border_title = title
         status = Text()
         for key, (label, _) in WINDOWS.items():
             status.append(f" {key} ", style="bold reverse" if key == self.window else "bold")

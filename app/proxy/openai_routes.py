@@ -1,0 +1,95 @@
+"""The OpenAI-compatible inbound side: /openai/v1/chat/completions and /openai/v1/models.
+
+Tools such as Cursor, Aider or the `openai` SDK use the same virtual keys, budgets, routing and request
+log as Claude Code. The body is translated to an Anthropic request once, goes through the same
+pipeline, and the answer (JSON or stream) is translated back; errors are OpenAI-shaped.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from aiohttp import web
+
+from .errors import Refusal
+from .failover import Served
+from .pipeline import GATEWAY, attribute, authenticate, route_and_forward, start_record
+from .relay import relay_body, relay_stream
+from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
+                                    anthropic_to_openai_response, openai_error_body, openai_request_to_anthropic)
+
+OPENAI_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 402: "insufficient_quota",
+                403: "permission_error", 404: "not_found_error", 429: "rate_limit_exceeded"}
+
+
+def openai_refusal(refusal: Refusal) -> web.Response:
+    kind = OPENAI_TYPES.get(refusal.status, "server_error")
+    code = {401: "invalid_api_key", 402: "budget_exceeded", 429: "rate_limit_exceeded"}.get(refusal.status)
+    headers = {"content-type": "application/json"}
+    if refusal.retry_after is not None:
+        headers["retry-after"] = str(refusal.retry_after)
+    if refusal.should_retry is False or refusal.status in (400, 401, 402, 403, 404):
+        headers["x-should-retry"] = "false"
+    return web.Response(status=refusal.status, headers=headers,
+                        body=openai_error_body(refusal.status, refusal.message, kind, code))
+
+
+async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
+    gw = request.app[GATEWAY]
+    started = time.perf_counter()
+    record = start_record(request, "/openai/v1/chat/completions")
+    served = Served()
+    gw.metrics.in_flight += 1
+    try:
+        entry = authenticate(gw, request)
+        attribute(record, entry)
+        try:
+            incoming = json.loads(await request.read())
+            if not isinstance(incoming, dict):
+                raise ValueError
+        except ValueError:
+            raise Refusal(400, "The request body is not a JSON object.") from None
+        record.requested_model = record.served_model = str(incoming.get("model") or "")
+        try:
+            body = openai_request_to_anthropic(incoming)
+        except TranslationError as exc:
+            raise Refusal(400, f"{exc.param + ': ' if exc.param else ''}{exc.message}") from None
+        record.stream = bool(body.get("stream"))
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        reply = await route_and_forward(request, gw, entry, body, raw, record, served)
+        model = record.requested_model
+        if reply.is_stream:
+            include_usage = bool((incoming.get("stream_options") or {}).get("include_usage"))
+            reply.headers["content-type"] = "text/event-stream; charset=utf-8"
+            return await relay_stream(request, reply, record, started, gw.config.logging.store_content,
+                                      transform=AnthropicToOpenAIStream(model, include_usage=include_usage))
+        return relay_body(reply, record, transform=lambda message: anthropic_to_openai_response(message, model),
+                          transform_error=anthropic_error_to_openai)
+    except Refusal as refusal:
+        record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
+            "gateway_refused", refusal.message
+        return openai_refusal(refusal)
+    finally:
+        gw.metrics.in_flight -= 1
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        gw.price(record)
+        served.settle(gw, record)
+        gw.finish(record)
+
+
+async def handle_openai_models(request: web.Request) -> web.Response:
+    """The models this key may use, in OpenAI's list format."""
+    gw = request.app[GATEWAY]
+    try:
+        entry = authenticate(gw, request)
+    except Refusal as refusal:
+        return openai_refusal(refusal)
+    data = [{"id": price.name, "object": "model", "created": 0, "owned_by": price.provider or "bifrost-tui"}
+            for price in gw.prices.models()
+            if entry.allows(price.name) and gw.provider_for(entry, price.name) is not None]
+    return web.json_response({"object": "list", "data": data})
+
+
+def add_openai_routes(app: web.Application) -> None:
+    app.router.add_post("/openai/v1/chat/completions", handle_chat_completions)
+    app.router.add_get("/openai/v1/models", handle_openai_models)
