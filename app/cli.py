@@ -12,6 +12,21 @@ from .core.config_source import ConfigError, find_config, user_data_dir
 from .core.first_run import default_config
 
 
+def run(coro) -> None:
+    """The standard asyncio loop; BIFROST_EVENT_LOOP=uvloop opts into uvloop when it is installed
+    (not a dependency: it did not measurably pay on this project's benchmark, see bench/README.md)."""
+    import os
+
+    if os.environ.get("BIFROST_EVENT_LOOP") == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
 def load(args: argparse.Namespace) -> tuple[Config, str | None]:
     """The config from --config / $BIFROST_CONFIG / ./bifrost.yaml / the user dir, else the embedded default.
     Returns (config, demo key or None). Exits 2 with every error listed when the file is invalid."""
@@ -65,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  export ANTHROPIC_BASE_URL={s.url}/anthropic ANTHROPIC_API_KEY={demo}", flush=True)
 
     try:
-        asyncio.run(server.run_until_signal(ready))
+        run(server.run_until_signal(ready))
     except OSError as exc:
         print(f"bifrost-tui: cannot listen on {server.host}:{server.port}: {exc.strerror}", file=sys.stderr)
         return 1
@@ -183,7 +198,7 @@ def cmd_mock_upstream(args: argparse.Namespace) -> int:
                             error_rate_500=args.error_rate_500, error_rate_529=args.error_rate_529,
                             retry_after=args.retry_after, seed=args.seed)
     try:
-        asyncio.run(run_mock_upstream(args.host, args.port, settings, args.require_key))
+        run(run_mock_upstream(args.host, args.port, settings, args.require_key))
     except KeyboardInterrupt:
         pass
     return 0

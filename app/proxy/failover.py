@@ -74,15 +74,12 @@ async def hold_until_content(reply: UpstreamReply, timeout: float) -> bytes:
     """Read the stream's opening (message_start, ping) until its first content event, within `timeout`."""
     held = b""
     iterator = reply.chunks.__aiter__()
-    deadline = time.monotonic() + timeout
-    while not any(m in held for m in COMMIT_MARKERS):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise asyncio.TimeoutError
-        try:
-            held += await asyncio.wait_for(iterator.__anext__(), remaining)
-        except StopAsyncIteration:
-            break
+    async with asyncio.timeout(timeout):
+        while not any(m in held for m in COMMIT_MARKERS):
+            try:
+                held += await iterator.__anext__()
+            except StopAsyncIteration:
+                break
     reply.chunks = _prepend(held, iterator)
     return held
 

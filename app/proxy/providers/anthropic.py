@@ -51,8 +51,8 @@ class AnthropicProvider(ProviderClient):
         headers["content-type"] = "application/json"
         url = f"{self.spec.base_url}{call.path}" + (f"?{call.query}" if call.query else "")
         try:
-            resp = await asyncio.wait_for(self.session.post(url, data=call.body, headers=headers),
-                                          self.spec.first_byte_timeout_s)
+            async with asyncio.timeout(self.spec.first_byte_timeout_s):  # until the status line arrives
+                resp = await self.session.post(url, data=call.body, headers=headers)
         except asyncio.TimeoutError:
             raise UpstreamUnavailable(504, f"provider {self.name} did not answer in time", key_name) from None
         except aiohttp.ClientError as exc:

@@ -120,6 +120,8 @@ class ProviderClient:
 
     def key_order(self, prefer: str | None) -> list[KeyHandle]:
         """The preferred key first, then a weighted random order of the rest."""
+        if len(self.keys) == 1:
+            return self.keys
         rest = list(self.keys)
         order = []
         if prefer:

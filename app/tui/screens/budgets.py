@@ -18,7 +18,7 @@ compact (₹12,346 · ₹1.2M) so the columns never grow; the detail line has th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -94,6 +94,26 @@ def compact_money(value: float, symbol: str) -> str:
     else:
         body = f"{v / 1e9:.1f}B"
     return f"{sign}{symbol}{body}"
+
+
+def rate_money(value: float, symbol: str) -> str:
+    """A burn rate to 3 significant digits (₹1.23 ₹12.3 ₹123 ₹1,234 ₹12.3k): it drifts every poll as
+    time passes, and a cell that changes costs a table repaint."""
+    v = abs(value)
+    if v >= 999.5:
+        return compact_money(float(f"{value:.3g}"), symbol)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{symbol}{v:.2f}" if v < 1 else f"{sign}{symbol}{v:.3g}"
+
+
+def _rounded_eta(ts: str) -> str:
+    """A projected run-out instant rounded up to the next quarter hour (a projection, not a timestamp;
+    and a cell that changes every poll costs a table repaint)."""
+    dt = _parse(ts)
+    if dt is None:
+        return ts
+    minutes = (dt.minute // 15 + (1 if (dt.minute % 15 or dt.second or dt.microsecond) else 0)) * 15
+    return (dt.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=minutes)).isoformat()
 
 
 def period_text(b: dict, compact: bool = False) -> str:
@@ -221,7 +241,7 @@ def outlook(b: dict, tz, long: bool, with_time: bool = True) -> Text:
     """At this rate: "runs out 24 Dec 14:30", "won't run out before reset", or "exhausted"."""
     pct = float(b.get("used_pct") or 0)
     fmt = "%d %b %H:%M" if with_time else "%d %b"
-    runs_out = _local_label(str(b["runs_out_at"]), tz, fmt) if b.get("runs_out_at") else None
+    runs_out = _local_label(_rounded_eta(str(b["runs_out_at"])), tz, fmt) if b.get("runs_out_at") else None
     remaining = b.get("remaining")
     if remaining is None and b.get("limit_micro_usd") is not None:
         remaining = b["limit_micro_usd"] - (b.get("spent_micro_usd") or 0) - (b.get("reserved_micro_usd") or 0)
@@ -266,7 +286,7 @@ def row_cells(b: dict, layout: Layout, ctx: Context) -> tuple[Text, ...]:
             out.append(Text(resets_text(b, tz, layout.resets_time), style="dim" if b.get("rolling") else ""))
         elif column == "burn":
             burn = float(b.get("burn_rate_per_day") or 0)
-            out.append(Text(compact_money(burn, ctx.symbol) if burn else "–", justify="right"))
+            out.append(Text(rate_money(burn, ctx.symbol) if burn else "–", justify="right"))
         elif column == "outlook":
             out.append(outlook(b, tz, layout.long_outlook, with_time=layout.width("outlook") >= 21))
     return tuple(out)
@@ -320,7 +340,7 @@ def detail_text(b: dict, ctx: Context, money) -> Text:
     elif b.get("resets_at_local"):
         out.append(f" · resets {b['resets_at_local']}")
     burn = float(b.get("burn_rate_per_day") or 0)
-    out.append(f" · {ctx.symbol}{burn:,.2f}/day · at this rate: ")
+    out.append(f" · {ctx.symbol}{burn:,.2f}/day · at this rate: ")  # exact here; rounded in the table
     out.append_text(outlook(b, tz, long=True))
     return out
 

@@ -10,8 +10,9 @@ Tail semantics (toolong / k9s / memray):
   missed row is appended (up to the row cap).
 
 Cost: each tick only the rows that arrived since the last tick are looked at and appended
-(`DataTable.add_row` per new row, cells as rich Text); beyond ROW_CAP the oldest rows are evicted in one
-pass (`RequestTable.drop_oldest`). The table is cleared and refilled only when the filter changes, on
+(`DataTable.add_row` per new row, cells as rich Text, into a TailTable that does not re-render the rows
+already shown); beyond ROW_CAP the oldest rows are evicted EVICT_BATCH at a time in one pass
+(`TailTable.drop_oldest`). The table is cleared and refilled only when the filter changes, on
 the first fill, or when more than ROW_CAP rows arrive at once (a long-hidden screen, a long pause).
 """
 from __future__ import annotations
@@ -40,6 +41,8 @@ from ..widgets import fmt_ms
 from .base import LiveScreen
 
 ROW_CAP = 1000  # rows the table holds at most (the console keeps more in state.requests)
+EVICT_BATCH = 100  # past the cap, the oldest rows go 100 at a time: eviction shifts every row, so the
+# whole visible table re-renders — once per 100 rows, not on every tick
 FILTER_DELAY = 0.15  # seconds of typing quiet before the filter applies (enter applies at once)
 
 # provider last: below 100 columns it is the one that scrolls off (fixed "time" column stays)
@@ -403,6 +406,7 @@ class RequestsScreen(LiveScreen):
         self._add_rows(matched)
         excess = table.row_count - ROW_CAP
         if excess > 0:  # _by_id is in table order: its first keys are the oldest rows
+            excess = min(table.row_count - 1, excess + EVICT_BATCH)
             by_id = self._by_id
             for key in list(islice(by_id, excess)):
                 del by_id[key]
