@@ -32,6 +32,18 @@ class MinuteBucket:
     errors: int = 0
     cost: int = 0  # micro-USD
     latencies: list[float] = field(default_factory=list)
+    p50: float | None = None  # computed once the minute has closed, then the samples are dropped
+    p95: float | None = None
+
+    def close(self) -> None:
+        if self.latencies:
+            self.p50, self.p95 = percentile(self.latencies, 0.5), percentile(self.latencies, 0.95)
+        self.latencies = []
+
+    def percentiles(self) -> tuple[float, float]:
+        if self.latencies:  # the current minute
+            return percentile(self.latencies, 0.5) or 0.0, percentile(self.latencies, 0.95) or 0.0
+        return self.p50 or 0.0, self.p95 or 0.0
 
 
 class LiveStats:
@@ -75,6 +87,8 @@ class LiveStats:
         else:
             self.seconds.append((second, 1, int(error)))
         if not self.minutes or self.minutes[-1].minute != minute:
+            if self.minutes:
+                self.minutes[-1].close()
             self.minutes.append(MinuteBucket(minute))
         bucket = self.minutes[-1]
         bucket.requests += 1
@@ -135,8 +149,9 @@ class LiveStats:
             b = by_minute.get(m)
             xs.append(m)
             rps.append(round(b.requests / 60, 3) if b else 0.0)
-            p50.append(percentile(b.latencies, 0.5) or 0.0 if b else 0.0)
-            p95.append(percentile(b.latencies, 0.95) or 0.0 if b else 0.0)
+            q50, q95 = b.percentiles() if b else (0.0, 0.0)
+            p50.append(q50)
+            p95.append(q95)
             spend.append(b.cost if b else 0)
         return {"minutes": xs, "rps": rps, "p50_ms": p50, "p95_ms": p95, "spend_micro_usd": spend,
                 "by_key": dict(self.spend_by_key), "by_team": dict(self.spend_by_team),

@@ -22,6 +22,9 @@ HELP = """
 `end` or `G` resumes; `space` pauses the view (collection never pauses); `/` filters by key, team,
 model, provider or status (`!` inverts); `enter` opens a request: attempts, tokens, cost, latency, rule.
 
+**Budgets** — `/` filter by entity (`!` inverts), `s` sort each level by % used, ↑↓ shows exact figures
+below. **Plots** — `h`/`d` last hour/day, `k`/`t`/`m` spend by key/team/model.
+
 **Keys / Teams / Customers** — `n` new, `e` edit (budgets, rate limits, allowed models, routing,
 fallbacks), `d` disable/enable, `r` rotate a key, `y` copy (OSC 52, works over SSH); every change shows
 a diff to confirm. **Providers** — health, circuits, `k` store a provider key in the OS keyring.

@@ -3,14 +3,19 @@
 Keys: `h` last hour (one point per minute) / `d` last day (spend per hour; rates and latency per
 bucket of minutes), `k` / `t` / `m` spend by key / team / model.
 
-Cost (a textual-plotext rebuild is tens of milliseconds, and it runs on the gateway's event loop):
-- the series is fetched from the source at most once a second, from `refresh_data` (which the app calls
-  only while this screen is shown), in a worker; never two fetches at once, never blocking the UI;
+Cost (a textual-plotext rebuild is 4-30 ms depending on the plot's area and how jagged the line is,
+and it runs on the gateway's event loop):
+- the series is fetched from the source at most once a second (every 5 s in the day window), from
+  `refresh_data` (which the app calls only while this screen is shown), in a worker: never two fetches
+  at once, never blocking the UI;
 - every series is downsampled to the plot's width in characters before plotting (1440 minutes become
-  at most ~width points: sums for spend, means for rates and p50, maxima for p95);
+  at most ~width points: sums for spend, means for rates and p50, maxima for p95) and rounded to 3
+  significant digits (what a plot a few dozen cells tall can show);
 - each plot keeps a hash of the data it last drew and is redrawn only when that changes, at most once a
-  second (a trailing timer catches the last change), and only while the screen is visible; a hidden
-  screen's pending redraw happens when it is shown again. Key toggles redraw at once.
+  second, one plot per STAGGER (0.2 s) so a frame never carries two rebuilds, and only while the screen
+  is shown; a hidden screen's pending redraw happens when it is shown again. A plot's first draw and the
+  key toggles redraw at once;
+- border titles are cached here: setting one re-renders (rebuilds) the whole plot.
 """
 from __future__ import annotations
 
@@ -29,11 +34,14 @@ from textual_plotext import PlotextPlot
 from .base import LiveScreen
 
 FETCH_EVERY = 1.0  # seconds between series fetches (at most)
+FETCH_EVERY_DAY = 5.0  # the day window: hourly points move slowly, and a 1440-minute series costs the
+                       # gateway ~16 ms at 100 requests/minute (a latency sort per minute bucket)
 DRAW_EVERY = 1.0  # seconds between data-driven redraws of one plot (at most)
 STAGGER = 0.2  # seconds between two plots' data-driven redraws (one plotext rebuild per frame)
 WINDOWS = {"h": ("last hour", 60), "d": ("last day", 1440)}
 GROUPS = {"k": ("key", "by_key"), "t": ("team", "by_team"), "m": ("model", "by_model")}
 PLOTS = ("spend", "rps", "latency", "bars")
+BRAILLE_MAX_CELLS = 1600  # plots larger than this (in cells) draw lines with half blocks instead of braille
 Y_LABEL_CELLS = 8  # plotext's y tick labels and axis take about this many columns
 
 
@@ -178,7 +186,8 @@ class PlotsScreen(LiveScreen):
     def request_fetch(self) -> None:
         if self._fetching:
             return
-        wait = self._last_fetch + FETCH_EVERY - self.clock()
+        every = FETCH_EVERY_DAY if self.window == "d" and self.series_window == "d" else FETCH_EVERY
+        wait = self._last_fetch + every - self.clock()
         if wait > 0:
             if self.series_window != self.window and self._fetch_timer is None:  # a toggle: fetch soon
                 self._fetch_timer = self.set_timer(wait, self._fetch_due)
@@ -331,13 +340,15 @@ class PlotsScreen(LiveScreen):
                 widget.refresh()
                 return
             idx = list(range(len(xs)))
+            # braille lines cost about twice the half-block ones and grow with the plot's area
+            marker = "braille" if widget.size.width * widget.size.height <= BRAILLE_MAX_CELLS else "hd"
             if name == "spend":
                 plt.plot(idx, list(data[6]), marker="sd", color="green", fillx=True)
             elif name == "rps":
-                plt.plot(idx, list(data[4]), marker="braille", color="cyan")
+                plt.plot(idx, list(data[4]), marker=marker, color="cyan")
             else:
-                plt.plot(idx, list(data[4]), marker="braille", color="green", label="p50")
-                plt.plot(idx, list(data[5]), marker="braille", color="red", label="p95")
+                plt.plot(idx, list(data[4]), marker=marker, color="green", label="p50")
+                plt.plot(idx, list(data[5]), marker=marker, color="red", label="p95")
             ticks, labels = tick_labels(list(xs), tz, max(2, widget.size.width // 12))
             if ticks:
                 plt.xticks(ticks, labels)
