@@ -1,7 +1,6 @@
 """Rate limits on their own: sliding 60 s windows over explicit monotonic times (no sleeping, no clock)."""
 from __future__ import annotations
 
-import pytest
 
 from app.core.config import RateLimit
 from app.core.ratelimit import Permit, RateLimiter, Throttle

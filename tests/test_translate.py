@@ -580,7 +580,8 @@ def test_openai_request_to_anthropic_field_by_field():
                 {"type": "tool_result", "tool_use_id": "call_2", "content": "a dog"},
                 {"type": "text", "text": "thanks"}]},
         ],
-        "max_tokens": 500, "temperature": 1.0, "top_p": 0.5, "stop_sequences": ["###"], "stream": True,
+        "max_tokens": 500, "temperature": 1.5,  # kept: clamped to 1.0 only for Anthropic-format upstreams (failover.body_for)
+        "top_p": 0.5, "stop_sequences": ["###"], "stream": True,
         "tools": [{"name": "lookup", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}},
                                                       "required": ["q"]}, "description": "Look up"}],
         "tool_choice": {"type": "any", "disable_parallel_tool_use": True},

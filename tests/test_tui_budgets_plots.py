@@ -2,7 +2,6 @@
 gateway, snapshots of the budgets screen, and the refresh costs (printed with -s)."""
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 

@@ -38,10 +38,10 @@ class Refusal(Exception):
     """A request answered by the gateway itself with an error (auth, bad body, no provider, governance)."""
 
     def __init__(self, status: int, message: str, error_type: str | None = None, *,
-                 retry_after: int | None = None, should_retry: bool | None = None):
+                 retry_after: int | None = None, should_retry: bool | None = None, param: str | None = None):
         super().__init__(message)
         self.status, self.message, self.error_type = status, message, error_type
-        self.retry_after, self.should_retry = retry_after, should_retry
+        self.retry_after, self.should_retry, self.param = retry_after, should_retry, param
 
     @classmethod
     def of(cls, refused: Refused) -> "Refusal":

@@ -63,11 +63,17 @@ class Served:
             self.admission = None
 
 
-def body_for(raw: bytes, body: dict, model: str) -> bytes:
-    """The body untouched, unless routing changed the model (then only `model` differs)."""
-    if model == body["model"]:
+def body_for(raw: bytes, body: dict, model: str, anthropic_upstream: bool) -> bytes:
+    """The body untouched, unless routing changed the model (then only `model` differs), or a temperature
+    above Anthropic's 1.0 (possible from an OpenAI client) goes to an Anthropic-format upstream."""
+    temperature = body.get("temperature")
+    clamp = anthropic_upstream and isinstance(temperature, (int, float)) and temperature > 1
+    if model == body["model"] and not clamp:
         return raw
-    return json.dumps({**body, "model": model}, ensure_ascii=False, separators=(",", ":")).encode()
+    changed = {**body, "model": model}
+    if clamp:
+        changed["temperature"] = 1.0
+    return json.dumps(changed, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def hold_until_content(reply: UpstreamReply, timeout: float) -> bytes:
@@ -151,7 +157,7 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
             if index + 1 < len(plan):
                 gw.failover(record, provider.name, plan[index + 1].provider.name, "provider budget used up")
             continue
-        call = UpstreamCall("/v1/messages", request.query_string, body_for(raw, body, step.model), body, step.model,
+        call = UpstreamCall("/v1/messages", request.query_string, body_for(raw, body, step.model, not provider.translated), body, step.model,
                             record.stream, headers, prefer_key=step.prefer_key)
         started = time.perf_counter()
         reason, reply = None, None

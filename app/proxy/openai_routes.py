@@ -7,6 +7,7 @@ pipeline, and the answer (JSON or stream) is translated back; errors are OpenAI-
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from .relay import relay_body, relay_stream
 from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
                                     anthropic_to_openai_response, openai_error_body, openai_request_to_anthropic)
 
+log = logging.getLogger("bifrost.openai")
 OPENAI_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 402: "insufficient_quota",
                 403: "permission_error", 404: "not_found_error", 429: "rate_limit_exceeded"}
 
@@ -31,7 +33,7 @@ def openai_refusal(refusal: Refusal) -> web.Response:
     if refusal.should_retry is False or refusal.status in (400, 401, 402, 403, 404):
         headers["x-should-retry"] = "false"
     return web.Response(status=refusal.status, headers=headers,
-                        body=openai_error_body(refusal.status, refusal.message, kind, code))
+                        body=openai_error_body(refusal.status, refusal.message, kind, code, refusal.param))
 
 
 async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
@@ -53,13 +55,13 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
         try:
             body = openai_request_to_anthropic(incoming)
         except TranslationError as exc:
-            raise Refusal(400, f"{exc.param + ': ' if exc.param else ''}{exc.message}") from None
+            raise Refusal(400, f"{exc.param + ': ' if exc.param else ''}{exc.message}", param=exc.param) from None
         record.stream = bool(body.get("stream"))
+        include_usage = bool((incoming.get("stream_options") or {}).get("include_usage"))
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         reply = await route_and_forward(request, gw, entry, body, raw, record, served)
         model = record.requested_model
         if reply.is_stream:
-            include_usage = bool((incoming.get("stream_options") or {}).get("include_usage"))
             reply.headers["content-type"] = "text/event-stream; charset=utf-8"
             return await relay_stream(request, reply, record, started, gw.config.logging.store_content,
                                       transform=AnthropicToOpenAIStream(model, include_usage=include_usage))
@@ -69,6 +71,11 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
         record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
             "gateway_refused", refusal.message
         return openai_refusal(refusal)
+    except Exception as exc:  # never aiohttp's text/plain 500: the client gets its own error shape
+        log.exception("chat completion failed")
+        record.status, record.error_type, record.error_message = 500, "gateway_error", type(exc).__name__
+        return web.Response(status=500, content_type="application/json",
+                            body=openai_error_body(500, "The gateway failed on this request.", "server_error"))
     finally:
         gw.metrics.in_flight -= 1
         record.latency_ms = (time.perf_counter() - started) * 1000

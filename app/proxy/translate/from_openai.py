@@ -70,11 +70,17 @@ def openai_request_to_anthropic(body: dict) -> dict:
     if body.get("temperature") is not None:
         if type(body["temperature"]) not in (int, float):
             raise TranslationError("temperature must be a number", "temperature")
-        out["temperature"] = min(float(body["temperature"]), 1.0)  # OpenAI allows 0-2, Anthropic 0-1
+        out["temperature"] = float(body["temperature"])  # OpenAI allows 0-2; clamped for Anthropic upstreams
     if body.get("top_p") is not None:
         out["top_p"] = body["top_p"]
     stop = body.get("stop")
-    stops = [stop] if isinstance(stop, str) else [s for s in stop or () if isinstance(s, str)]
+    if stop is not None and not isinstance(stop, str) and not (
+            isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
+        raise TranslationError("stop must be a string or a list of strings", "stop")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise TranslationError("stream_options must be an object", "stream_options")
+    stops = [stop] if isinstance(stop, str) else list(stop or ())
     if [s for s in stops if s.strip()]:
         out["stop_sequences"] = [s for s in stops if s.strip()]
     if body.get("stream"):

@@ -32,6 +32,7 @@ __all__ = [
 
 USER_MAX = 64  # OpenAI's limit for `user`; Claude Code's JSON user_id (~150 chars) is therefore dropped
 MAX_STOP = 4  # OpenAI accepts at most 4 stop sequences
+MAX_TOOL_DESCRIPTION = 1024  # OpenAI rejects longer function descriptions (string_above_max_length)
 
 
 # -- request ---------------------------------------------------------------------------------------
@@ -39,7 +40,8 @@ def anthropic_to_openai_request(body: dict, model: str, *, max_tokens_field: str
     """`max_tokens_field`: "max_completion_tokens" (OpenAI, Azure: o-series and gpt-5 reject max_tokens)
     or "max_tokens" (older OpenAI-compatible servers such as Ollama and LM Studio know only that one)."""
     messages: list[dict] = []
-    system = system_text(body.get("system"))
+    tools = [t for t in map(_tool, body.get("tools") or []) if t]
+    system = system_text(body.get("system")) + _long_descriptions(tools)
     if system:
         messages.append({"role": "system", "content": system})
     messages += _messages(body.get("messages") or [])
@@ -55,7 +57,6 @@ def anthropic_to_openai_request(body: dict, model: str, *, max_tokens_field: str
     if body.get("stream"):
         out["stream"] = True
         out["stream_options"] = {"include_usage": True}
-    tools = [t for t in map(_tool, body.get("tools") or []) if t]
     if tools:  # OpenAI rejects tool_choice / parallel_tool_calls without tools
         out["tools"] = tools
         choice = _tool_choice(body.get("tool_choice"), {t["function"]["name"] for t in tools})
@@ -69,6 +70,20 @@ def anthropic_to_openai_request(body: dict, model: str, *, max_tokens_field: str
     if isinstance(user, str) and 0 < len(user) <= USER_MAX:
         out["user"] = user
     return out
+
+
+def _long_descriptions(tools: list[dict]) -> str:
+    """Cut descriptions over OpenAI's limit (Claude Code's run to 18,000 characters) and keep their full
+    text in the system message instead, so the model loses nothing."""
+    details = []
+    for tool in tools:
+        function = tool["function"]
+        text = function.get("description") or ""
+        if len(text) > MAX_TOOL_DESCRIPTION:
+            note = " … (full description in the system message, under Tool details)"
+            function["description"] = text[:MAX_TOOL_DESCRIPTION - len(note)] + note
+            details.append(f"## {function['name']}\n{text}")
+    return ("\n\n# Tool details\n\n" + "\n\n".join(details)) if details else ""
 
 
 def system_text(system) -> str:

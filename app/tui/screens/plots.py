@@ -332,7 +332,7 @@ class PlotsScreen(LiveScreen):
             else:
                 plt.title("no spend yet this month")
         else:
-            window, tz_name = data[1], data[2]
+            tz_name = data[2]
             xs = data[5] if name == "spend" else data[3]
             tz = _zone(tz_name)
             if not xs:
