@@ -309,9 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["console", *argv]  # plain `bifrost-tui` (with options such as --config) opens the console
     args = parser.parse_args(argv)
-    if args.command is None:  # plain `bifrost-tui` (with options such as --config) opens the console
-        args = parser.parse_args(["console", *(argv if argv is not None else sys.argv[1:])])
     return args.func(args)
 
 

@@ -73,8 +73,9 @@ class ConsoleApp(App):
         Binding("ctrl+q", "quit_console", "Quit", priority=True, id="quit"),
     ]
 
-    def __init__(self, source, *, readonly: bool = False, poll_interval: float = 0.5, on_exit=None):
-        super().__init__()
+    def __init__(self, source, *, readonly: bool = False, poll_interval: float = 0.5, on_exit=None,
+                 driver_class=None):
+        super().__init__(driver_class=driver_class)
         self.source = source
         self.readonly = readonly
         self.poll_interval = poll_interval

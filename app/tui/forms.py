@@ -16,6 +16,7 @@ Routing is edited as compact text, parsed into the API's structures:
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,11 +31,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
 
 from ..core.config import ROLLING_PERIOD, WHEN_FIELDS
 from ..service.console_source import SourceError
 from .diff_view import NOTHING, DiffConfirm, diff_rows
 
+log = logging.getLogger("bifrost.console")
 KEYRING_SERVICE = "bifrost-tui"
 PERIODS = (("day (1d)", "1d"), ("week (1w)", "1w"), ("month (1M)", "1M"), ("year (1Y)", "1Y"))
 PERIOD_SUFFIX = {"1d": "d", "1w": "w", "1M": "M", "1Y": "Y"}
@@ -355,6 +358,17 @@ def error_slot(path: str) -> tuple[str, int | None, str]:
     return m.group(1), index, m.group(3) or ""
 
 
+def report_worker_error(node, event: Worker.StateChanged) -> None:
+    """A worker that failed unexpectedly: log it (to the log file, never the terminal) and say so.
+    The console shares its process with the gateway, so a bug here must not end the app."""
+    worker = event.worker
+    if event.state == WorkerState.ERROR and worker.error is not None:
+        log.error("console task %s failed", worker.name,
+                  exc_info=(type(worker.error), worker.error, worker.error.__traceback__))
+        node.notify(f"{worker.name or 'task'} failed: {type(worker.error).__name__}: {worker.error}",
+                    severity="error", timeout=8)
+
+
 # -- widgets ------------------------------------------------------------------------------------------
 _ids = count(1)
 
@@ -654,6 +668,9 @@ class EntityForm(ModalScreen[Saved | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     # -- errors ----------------------------------------------------------------------------------
     def clear_errors(self) -> None:
@@ -996,6 +1013,9 @@ class ProviderSecretForm(ModalScreen[str | None]):
             self.action_save()
         elif event.button.id == "secret-cancel":
             self.action_cancel()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     def errors(self) -> dict[str, str]:
         return {line.id.removeprefix("err-"): line.message for line in self.query(FieldErrorLine)

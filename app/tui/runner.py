@@ -15,12 +15,14 @@ from ..proxy.server import GatewayServer
 from ..service.admin import AdminService
 from ..service.console_source import LocalSource, RemoteSource
 from .app import ConsoleApp
+from .terminal import detachable_driver
 
 log = logging.getLogger("bifrost.console")
 
 
 async def run_app_safely(app: ConsoleApp) -> None:
-    """Run the app and put the loop's task factory back afterwards (Textual may change it on 3.12+)."""
+    """Run the app and put back what Textual changes: the loop's task factory (3.12+) and the
+    Ctrl-Z/continue signal handlers (a SIGCONT must not revive a detached console)."""
     loop = asyncio.get_running_loop()
     factory = loop.get_task_factory()
     try:
@@ -29,6 +31,8 @@ async def run_app_safely(app: ConsoleApp) -> None:
         log.warning("console stopped: terminal error %s", exc)
     finally:
         loop.set_task_factory(factory)
+        for sig in (signal.SIGTSTP, signal.SIGCONT):
+            signal.signal(sig, signal.SIG_DFL)
 
 
 async def run_with_console(config: Config, *, host=None, port=None, readonly=False, before_console=None,
@@ -38,8 +42,9 @@ async def run_with_console(config: Config, *, host=None, port=None, readonly=Fal
     if after_start:
         after_start(server)
     source = LocalSource(server.gateway, AdminService(server.gateway), server.url)
-    app = ConsoleApp(source, readonly=readonly)
     loop = asyncio.get_running_loop()
+    app = ConsoleApp(source, readonly=readonly,
+                     driver_class=detachable_driver(lambda: loop.call_soon_threadsafe(terminal_lost)))
     stop = asyncio.Event()
     detached = False
 
@@ -53,6 +58,13 @@ async def run_with_console(config: Config, *, host=None, port=None, readonly=Fal
         log.warning("terminal hung up (SIGHUP): console detached; the gateway keeps serving on %s "
                     "(`bifrost-tui attach` reopens a console)", server.url)
         app.exit()
+
+    def terminal_lost() -> None:
+        nonlocal detached
+        if not detached:
+            detached = True
+            log.warning("the terminal went away: console detached; the gateway keeps serving on %s", server.url)
+            app.exit()
 
     loop.add_signal_handler(signal.SIGTERM, on_term)
     loop.add_signal_handler(signal.SIGINT, on_term)
@@ -77,7 +89,10 @@ async def attach(url: str, admin_token: str, readonly: bool = False) -> None:
     except Exception:
         await source.close()
         raise
+    loop = asyncio.get_running_loop()
+    app = ConsoleApp(source, readonly=readonly, driver_class=detachable_driver(lambda: loop.call_soon_threadsafe(
+        lambda: app.exit())))
     try:
-        await run_app_safely(ConsoleApp(source, readonly=readonly))
+        await run_app_safely(app)
     finally:
         await source.close()

@@ -11,27 +11,26 @@ mode every change is hidden from the footer and does nothing.
 """
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input
+from textual.worker import Worker
 
 from ...service.console_source import SourceError
 from ..confirm import Confirm
-from ..forms import (FORM_OF_KIND, KIND_LABEL, KeyValueModal, Notice, ProviderSecretForm, budgets_text,
-                     compact_number, rate_text)
+from ..app import MUTATING_ACTIONS
+from ..forms import (FORM_OF_KIND, KIND_LABEL, KeyValueModal, Notice, ProviderSecretForm, budgets_text, rate_text,
+                     report_worker_error)
 from .base import LiveScreen
 
-log = logging.getLogger("bifrost.console")
-
-MUTATING = {"new", "edit", "disable", "delete", "rotate", "set_secret"}  # = app.MUTATING_ACTIONS
 REFETCH_S = 2.0
 MODELS_WIDTH = 18
 
@@ -358,13 +357,16 @@ class _TableScreen(LiveScreen):
             self.app.copy_to_clipboard(name)
             self.notify(f"copied {name}", timeout=2)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
+
     # -- read-only -------------------------------------------------------------------------------------
     @property
     def readonly(self) -> bool:
         return bool(getattr(self.app, "readonly", False))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in MUTATING and self.readonly:
+        if action in MUTATING_ACTIONS and self.readonly:
             return False  # hidden from the footer, and the key does nothing
         return True
 
@@ -640,5 +642,3 @@ class ProvidersScreen(_TableScreen):
         if reference:
             self.notify(f"stored in the OS keyring; reference it in the config as {reference}", timeout=8)
 
-
-__all__ = ["KeysScreen", "TeamsScreen", "CustomersScreen", "ProvidersScreen", "compact_number"]

@@ -169,19 +169,26 @@ class OverviewScreen(LiveScreen):
         out.append(state.money(actual))
         out.append("   today ", style="bold")
         out.append(state.money(int(s.get("spend_today_micro_usd") or 0)))
+        if saved < 0:  # fallbacks/routes to pricier models
+            out.append("\nrouting cost ", style="bold")
+            out.append(state.money(-saved), style="bold yellow")
+            out.append(" more than the requested models", style="dim")
+            return out
         out.append("\nrouting saved ", style="bold")
         out.append(state.money(saved), style="bold green" if saved > 0 else "")
-        if asked > 0:
+        if saved and asked > 0:
             note = f"  ({100 * saved / asked:.0f}% of {state.money(asked)} at the requested models)"
             if len(note) + len(out.plain.rsplit("\n", 1)[-1]) > width:
                 note = f"  ({100 * saved / asked:.0f}% of {state.money(asked)})"
             out.append(note, style="dim")
-        if self.tall and asked > 0:
+        elif not saved:
+            out.append("  no request was routed to a cheaper model", style="dim")
+        if self.tall and saved and asked > 0:
             label_w = 10
             amount_w = max(len(state.money(asked)), len(state.money(actual)))
             bar_w = max(4, width - label_w - amount_w - 2)
             for label, value, style in (("requested", asked, "grey62"), ("actual", actual, "green")):
-                filled = round(bar_w * value / asked)
+                filled = min(bar_w, round(bar_w * value / asked))
                 out.append(f"\n{label:<{label_w}}")
                 out.append("█" * filled, style=style)
                 out.append("░" * (bar_w - filled), style="grey37")
