@@ -8,9 +8,9 @@ Exit statuses come from a tiny `sh` wrapper, not from tmux (see `Tmux.start`). T
 fleshed out, so the assertions stick to robust things: the status header, row presence, numbers above
 zero, and no traceback.
 
-Known app bugs are pinned with xfail(strict=True): plain `bifrost-tui --config F` does not parse; a
-detached console is revived by the SIGCONT that comes with a terminal hang-up; a terminal that
-vanishes without a SIGHUP freezes the gateway.
+Regression tests guard three fixed bugs: plain `bifrost-tui --config F` not parsing; a detached console
+revived by the SIGCONT that comes with a terminal hang-up; a terminal that vanishes without a SIGHUP
+freezing the gateway.
 """
 from __future__ import annotations
 
