@@ -115,10 +115,12 @@ class ConsoleApp(App):
             state.request_seq, rows = await self.source.requests_since(state.request_seq)
             state.requests.extend(rows)
             state.new_requests = len(rows)
+            first = state.event_seq == 0 and state.last_poll == 0.0
             state.event_seq, events = await self.source.events_since(state.event_seq)
             state.events.extend(events)
-            for event in events:
-                self.announce(event)
+            if not first:  # history from before the console opened is shown, not toasted
+                for event in events:
+                    self.announce(event)
             now = time.monotonic()
             if now - self._slow_tick >= 2.0:  # budgets and names change slowly
                 self._slow_tick = now
@@ -139,7 +141,7 @@ class ConsoleApp(App):
 
     def refresh_screen(self) -> None:
         screen = self.screen
-        if isinstance(screen, LiveScreen):
+        if isinstance(screen, LiveScreen) and screen.is_mounted:
             with self.batch_update():
                 screen.query_one("#status-header").show(self.state, self.badges())
                 screen.refresh_data(self.state)

@@ -39,12 +39,17 @@ class StatusHeader(Static):
         line2 = Text()
         err = s.get("error_pct", 0.0)
         lag = s.get("loop_lag_ms", 0.0)
-        line2.append(f"{s.get('rps', 0):.1f} req/s  ")
-        line2.append(f"err {err:.1f}%  ", style="red" if err >= 5 else "")
-        line2.append(f"p50 {fmt_ms(s.get('p50_ms'))} p95 {fmt_ms(s.get('p95_ms'))}  ")
-        line2.append(f"in flight {s.get('in_flight', 0)}  ")
-        line2.append(f"today {state.money(s.get('spend_today_micro_usd', 0))}  ")
-        line2.append(f"month {state.money(s.get('spend_month_micro_usd', 0))}  ")
+        narrow = self.size.width and self.size.width < 100  # 80 columns: the compact form keeps every gauge
+        sep = " " if narrow else "  "
+        line2.append(f"{s.get('rps', 0):.1f} req/s{sep}")
+        line2.append(f"err {err:.1f}%{sep}", style="red" if err >= 5 else "")
+        if narrow:
+            line2.append(f"p50/95 {fmt_ms(s.get('p50_ms'))}/{fmt_ms(s.get('p95_ms'))}{sep}")
+        else:
+            line2.append(f"p50 {fmt_ms(s.get('p50_ms'))} p95 {fmt_ms(s.get('p95_ms'))}{sep}")
+        line2.append(f"{'fly' if narrow else 'in flight'} {s.get('in_flight', 0)}{sep}")
+        line2.append(f"{'day' if narrow else 'today'} {state.money(s.get('spend_today_micro_usd', 0))}{sep}")
+        line2.append(f"{'mo' if narrow else 'month'} {state.money(s.get('spend_month_micro_usd', 0))}{sep}")
         line2.append(f"lag {fmt_ms(lag)}", style="yellow" if lag >= 20 else "")
         self.update(Text("\n").join([line1, line2]))
 

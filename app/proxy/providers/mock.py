@@ -17,7 +17,8 @@ class MockProvider(ProviderClient):
         self.keys = [KeyHandle("simulated", 1, None)]
 
     async def send(self, call: UpstreamCall, key: KeyHandle) -> UpstreamReply:
-        reply = await self.engine.messages(call.body_json)
+        body = call.body_json if call.model == call.body_json.get("model") else {**call.body_json, "model": call.model}
+        reply = await self.engine.messages(body)  # the routed model, as a real upstream would see it
         return UpstreamReply(reply.status, dict(reply.headers), body=reply.body, chunks=reply.chunks)
 
     async def count_tokens(self, call: UpstreamCall) -> UpstreamReply | None:

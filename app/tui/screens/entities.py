@@ -280,8 +280,10 @@ class _TableScreen(LiveScreen):
 
     # -- selection -----------------------------------------------------------------------------------
     def current_name(self) -> str | None:
-        table = self.table
-        if not table.row_count:
+        """The name on the cursor row (None before the table exists or when it is empty)."""
+        tables = self.query("#entity-table").results(DataTable)
+        table = next(tables, None)
+        if table is None or not table.row_count:
             return None
         try:
             return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value

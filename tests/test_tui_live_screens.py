@@ -1,0 +1,524 @@
+"""The live console screens (Overview 1, Requests 2, Failover 4) driven by Pilot over a scripted
+FakeSource, one test against a real in-process gateway, and SVG snapshots (tests/__snapshots__/)."""
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import time
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+from textual.app import App
+from textual.widgets import DataTable
+from tui_harness import FakeSource, make_app, running_gateway, send_messages
+
+from app.tui.app import ConsoleApp
+from app.tui.request_detail import RequestDetail
+from app.tui.screens.failover import FailoverScreen
+from app.tui.screens.overview import OverviewScreen
+from app.tui.screens.requests import EVICT_BATCH, ROW_CAP, RequestsScreen, TailTable
+
+WIDE, SMALL = (120, 40), (80, 24)
+
+
+def plain(widget) -> str:
+    """The text a Static shows."""
+    content = widget.content
+    return content.plain if hasattr(content, "plain") else str(content)
+
+
+def rendered(renderable, width: int = 110) -> str:
+    """What a rich renderable (a detail section) reads as, in plain text."""
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
+
+
+def title(screen) -> str:
+    return Text.from_markup(screen.table.border_title or "").plain
+
+
+def shown_keys(screen: RequestsScreen) -> list[str]:
+    return [row["key"] for row in screen._by_id.values()]
+
+
+async def poll(app, pilot) -> None:
+    await app.poll()
+    await pilot.pause()
+
+
+# -- navigation ------------------------------------------------------------------------------------
+
+async def test_number_keys_and_command_line_switch_screens():
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("2")
+        assert isinstance(app.screen, RequestsScreen)
+        await pilot.press("4")
+        assert isinstance(app.screen, FailoverScreen)
+        await pilot.press("1")
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("colon", *"logs", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RequestsScreen)
+        await pilot.press("colon", *"failover", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FailoverScreen)
+
+
+# -- overview --------------------------------------------------------------------------------------
+
+async def test_overview_shows_top_spenders_provider_health_savings_and_totals():
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen) and screen.has_class("-wide")
+        spenders = plain(screen.query_one("#ov-spenders"))
+        assert [line.split()[0] for line in spenders.splitlines()] == ["pranay", "asha", "li", "intern-sam"]
+        assert "₹1,764.00" in spenders and "44%" in spenders  # 21 USD at 84/USD, 21.0 of 48.2
+        providers = plain(screen.query_one("#ov-providers"))
+        assert "anthropic" in providers and "budget 50%" in providers
+        sim = next(line for line in providers.splitlines() if "primary-sim" in line)
+        assert "SIMULATED" in sim and "1 open" in sim
+        assert "SIMULATED" not in next(line for line in providers.splitlines() if "● anthropic" in line)
+        month = plain(screen.query_one("#ov-month"))
+        assert "requests 1,234" in month and "errors 31 (2.5%)" in month
+        assert "routing saved ₹529.20" in month  # 6.3 USD
+        events = plain(screen.query_one("#ov-events"))
+        assert "primary-sim/simulated closed → open" in events
+        budgets = plain(screen.query_one("#ov-budgets"))
+        assert budgets.splitlines()[0].startswith("key asha daily")
+
+
+async def test_overview_updates_in_place_after_a_poll():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        fake.set_summary(top_keys=[("newcomer", 40_000_000)], requests_total=2000)
+        fake.set_circuit("backup-sim", "simulated", "bad", 9, None, "HTTP 401")
+        await poll(app, pilot)
+        screen = app.screen
+        assert plain(screen.query_one("#ov-spenders")).startswith("newcomer")
+        assert "requests 2,000" in plain(screen.query_one("#ov-month"))
+        assert "1 bad" in plain(screen.query_one("#ov-providers"))
+        fake.set_summary(saved_month_micro_usd=0)
+        await poll(app, pilot)
+        assert "no request was routed to a cheaper model" in plain(screen.query_one("#ov-month"))
+        fake.set_summary(saved_month_micro_usd=-1_000_000)
+        await poll(app, pilot)
+        assert "routing cost ₹84.00 more" in plain(screen.query_one("#ov-month"))
+
+
+async def test_overview_collapses_to_one_column_below_100_columns():
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.has_class("-narrow") and screen.has_class("-short")
+        left, right = screen.query_one("#ov-left"), screen.query_one("#ov-right")
+        assert left.region.x == right.region.x  # stacked, not side by side
+        for wid in ("#ov-spenders", "#ov-month", "#ov-providers"):  # all visible without scrolling
+            region = screen.query_one(wid).region
+            assert region.bottom <= 23, wid
+        assert not screen.query_one("#ov-events").display
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert screen.has_class("-wide")
+        assert screen.query_one("#ov-left").region.x < screen.query_one("#ov-right").region.x
+        await pilot.press("2")  # resized while hidden: collapses when shown again
+        await pilot.resize_terminal(80, 24)
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.screen is screen and screen.has_class("-narrow")
+        assert screen.query_one("#ov-left").region.x == screen.query_one("#ov-right").region.x
+
+
+# -- requests tail ---------------------------------------------------------------------------------
+
+async def test_requests_tail_appends_new_rows_after_a_poll():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+        table = screen.table
+        assert table.row_count == 10 and not screen.paused
+        fake.add_requests(5, key="zoe")
+        await poll(app, pilot)
+        assert table.row_count == 15
+        assert table.cursor_row == 14  # following the newest
+        assert shown_keys(screen)[-5:] == ["zoe"] * 5
+        assert "showing 15 of 15" in title(screen) and "following" in title(screen)
+        row = table.get_row("req_00000011")
+        assert [c.plain for c in row[:4]] == ["10:00:11", "zoe", "claude-sonnet-4-5", "200"]
+        assert row[5].plain == "₹1.04" and row[6].plain == "850ms" and row[7].plain == "310ms"
+
+
+async def test_routed_model_and_status_colours():
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        table = app.screen.table
+        routed = table.get_row("req_00000007")
+        assert routed[2].plain == "claude-opus-4-1→claude-haiku-4-5"
+        assert str(table.get_row("req_00000001")[3].style) == "green"
+        assert str(table.get_row("req_00000009")[3].style) == "yellow"  # 402
+        assert str(table.get_row("req_00000010")[3].style) == "bold red"  # 529
+
+
+async def test_moving_up_pauses_the_view_and_counts_new_rows_and_G_resumes():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen, table = app.screen, app.screen.table
+        await pilot.press("up")
+        assert screen.paused and "PAUSED" in app.badges()
+        fake.add_requests(3, key="zoe")
+        await poll(app, pilot)
+        assert table.row_count == 10  # the view is frozen...
+        assert len(app.state.requests) == 13  # ...collection is not
+        assert "+3 new" in title(screen) and screen.pending == 3
+        assert table.cursor_row == 8  # where the user left it
+        await pilot.press("G")
+        assert not screen.paused and "PAUSED" not in app.badges()
+        assert table.row_count == 13 and table.cursor_row == 12
+        assert "+3 new" not in title(screen)
+
+
+async def test_end_key_and_returning_to_the_last_row_resume_following():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen, table = app.screen, app.screen.table
+        await pilot.press("up", "up")
+        fake.add_requests(2)
+        await poll(app, pilot)
+        assert screen.paused and table.row_count == 10
+        await pilot.press("end")
+        assert not screen.paused and table.row_count == 12
+        await pilot.press("up")
+        fake.add_requests(1)
+        await poll(app, pilot)
+        assert table.row_count == 12
+        await pilot.press("down")  # back on the last row: follows again, missed row appended
+        await pilot.pause()
+        assert not screen.paused and table.row_count == 13 and table.cursor_row == 12
+
+
+async def test_scrolling_up_pauses_the_view():
+    fake = FakeSource.scene()
+    fake.add_requests(100)
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        screen, table = app.screen, app.screen.table
+        assert table.max_scroll_y > 10 and table.scroll_y == table.max_scroll_y
+        table.scroll_to(y=table.scroll_y - 10, animate=False)
+        await pilot.pause()
+        assert screen.paused
+        fake.add_requests(4)
+        await poll(app, pilot)
+        assert "+4 new" in title(screen) and table.row_count == 110
+
+
+async def test_space_pauses_the_view_only_and_resume_shows_everything_missed():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen, table = app.screen, app.screen.table
+        await pilot.press("space")
+        assert screen.paused and table.cursor_row == 9
+        for _ in range(3):
+            fake.add_requests(4)
+            await poll(app, pilot)
+        assert len(app.state.requests) == 22 and table.row_count == 10
+        assert "PAUSED +12 new" in title(screen)
+        await pilot.press("down")  # an explicit pause survives cursor moves
+        assert screen.paused
+        await pilot.press("space")
+        assert not screen.paused and table.row_count == 22 and table.cursor_row == 21
+
+
+async def test_filter_by_key_inverts_with_bang_and_esc_clears():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+        await pilot.press("slash", *"asha", "enter")
+        await pilot.pause()
+        assert shown_keys(screen) == ["asha"] * 3
+        assert "filter asha" in title(screen) and "showing 3 of 3" in title(screen)
+        fake.add_request(key="asha")
+        fake.add_request(key="li")
+        await poll(app, pilot)
+        assert shown_keys(screen) == ["asha"] * 4 and "showing 4 of 4" in title(screen)
+        await pilot.press("slash", "ctrl+u", *"!asha", "enter")  # ctrl+u empties the input first
+        await pilot.pause()
+        assert screen.filter_text == "!asha"
+        assert shown_keys(screen) and "asha" not in shown_keys(screen)
+        assert len(shown_keys(screen)) == 12 - 4
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.filter_text == "" and screen.table.row_count == 12
+        assert "filter" not in title(screen)
+
+
+async def test_filter_matches_model_provider_and_status():
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+        for text, expected in (("haiku", ["intern-sam"]), ("backup-sim", ["li"]), ("529", ["pranay"]),
+                               ("INTERNS", ["intern-sam"])):
+            screen.set_filter(text)
+            await pilot.pause()
+            assert shown_keys(screen) == expected, text
+
+
+async def test_enter_opens_the_request_detail_with_attempts_and_y_copies_the_id():
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        table = app.screen.table
+        table.move_cursor(row=table.get_row_index("req_00000008"))
+        await pilot.pause()
+        await pilot.press("y")
+        assert app.clipboard == "req_00000008"
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, RequestDetail)
+        attempts = detail.query_one("#detail-attempts")
+        assert attempts.row_count == 2
+        assert [c for c in attempts.get_row_at(0)[:3]] == ["1", "primary-sim", "simulated"]
+        assert attempts.get_row_at(0)[6] == "HTTP 529" and attempts.get_row_at(1)[1] == "backup-sim"
+        text = rendered(detail.query_one("#detail-summary").content)
+        assert "req_00000008" in text and "li / frontend / acme" in text
+        assert "2026-11-03 10:00:08 IST" in text
+        usage_text = rendered(detail.query_one("#detail-usage").content)
+        assert "cache read" in usage_text and "18,000" in usage_text and "at requested model" in usage_text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RequestsScreen)
+
+
+async def test_detail_shows_routing_savings_and_rule():
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        table = app.screen.table
+        table.move_cursor(row=table.get_row_index("req_00000007"))
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        text = "".join(rendered(detail.query_one(w).content) for w in ("#detail-summary", "#detail-usage"))
+        assert "team:0" in text and "claude-haiku-4-5" in text and "(routed)" in text
+        assert "₹0.7056" in text  # saved: (10500 - 2100) micro-USD at 84/USD
+
+
+async def test_row_cap_evicts_the_oldest_rows_without_a_rebuild():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen, table = app.screen, app.screen.table
+        for _ in range(3):
+            fake.add_requests(400)
+            await poll(app, pilot)
+        assert len(app.state.requests) == 1210
+        kept = ROW_CAP - EVICT_BATCH  # 1210 > cap: the oldest go, plus a batch, in one pass
+        assert table.row_count == kept == len(screen._by_id)
+        assert f"showing {kept:,} of 1,210" in title(screen)
+        first = table.coordinate_to_cell_key((0, 0)).row_key.value
+        assert first == f"req_{1210 - kept + 1:08d}" == next(iter(screen._by_id))
+        assert table.get_row_index("req_00001210") == kept - 1 == table.cursor_row
+        fake.add_requests(5)
+        await poll(app, pilot)
+        assert table.row_count == kept + 5 and table.cursor_row == kept + 4
+
+
+# -- TailTable: stock DataTable pixels, cheaper appends ---------------------------------------------
+
+class _TableApp(App):
+    def __init__(self, table_class):
+        super().__init__()
+        self.table_class = table_class
+
+    def compose(self):
+        yield self.table_class(cursor_type="row", zebra_stripes=True)
+
+
+async def _script(table_class) -> list[str]:
+    """The same edits on a table; a screenshot after each step (so a stale cache shows up)."""
+    app = _TableApp(table_class)
+    shots = []
+    async with app.run_test(size=(60, 14)) as pilot:
+        table = app.query_one(DataTable)
+        table.fixed_columns = 1
+        for label in ("n", "key", "model", "cost"):
+            table.add_column(label, key=label)
+
+        def add(i, model="sonnet"):
+            table.add_row(Text(str(i)), Text(f"key-{i % 3}"), Text(model, style="cyan" if i % 2 else ""),
+                          Text(f"{i * 1.5:.2f}", justify="right"), key=str(i))
+
+        async def shot():
+            await pilot.pause()
+            shots.append(re.sub(r"terminal-\d+", "T", app.export_screenshot()))
+
+        for i in range(20):
+            add(i)
+        table.move_cursor(row=table.row_count - 1)
+        await shot()
+        for i in range(20, 23):  # appends; 21 widens the auto-width model column
+            add(i, "a-much-longer-model-name" if i == 21 else "haiku")
+            table.move_cursor(row=table.row_count - 1)
+            await shot()
+        table.update_cell("20", "cost", Text("77.70", justify="right"))  # same width, new content
+        await shot()
+        if isinstance(table, TailTable):
+            table.drop_oldest(5)  # shifts every row index (zebra parity, click metadata)
+        else:
+            for i in range(5):
+                table.remove_row(str(i))
+        await shot()
+        table.update_cell("10", "cost", Text("999.00", justify="right"), update_width=True)
+        add(23)
+        table.move_cursor(row=table.row_count - 1)
+        await shot()
+        table.move_cursor(row=table.get_row_index("10"))  # scroll back up to the updated row
+        await shot()
+    return shots
+
+
+async def test_tail_table_renders_exactly_like_datatable():
+    stock, tail = await _script(DataTable), await _script(TailTable)
+    assert "a-much-longer-model-name" in stock[2] and "77.70" in stock[4] and "999.00" in stock[-1]
+    assert len(set(stock)) == len(stock)  # every step changed the picture
+    for step, (expected, actual) in enumerate(zip(stock, tail)):
+        assert actual == expected, f"step {step}"
+
+
+# -- failover feed ---------------------------------------------------------------------------------
+
+async def test_failover_feed_shows_events_with_severity_and_counts():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("4")
+        screen, table = app.screen, app.screen.table
+        assert table.row_count == 4
+        assert "4 events" in title(screen) and "1 failovers" in title(screen) and "3 circuit changes" in title(screen)
+        rows = [table.get_row_at(i) for i in range(4)]
+        assert [r[1].plain for r in rows] == ["failover", "circuit", "circuit", "circuit"]
+        assert [str(r[3].style) for r in rows] == ["yellow", "red", "yellow", "green"]
+        assert rows[1][3].plain == "closed → open" and rows[1][2].plain == "primary-sim/simulated"
+        assert "primary-sim/simulated open" in plain(screen.query_one("#failover-circuits"))
+        fake.add_failover("pranay", "anthropic", "backup-sim", "HTTP 500")
+        await poll(app, pilot)
+        assert table.row_count == 5 and table.cursor_row == 4 and "5 events" in title(screen)
+        table.move_cursor(row=0)
+        await pilot.press("y")
+        assert app.clipboard == "req_00000008"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RequestDetail) and app.screen.row["id"] == "req_00000008"
+
+
+# -- small terminals -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [SMALL, WIDE])
+async def test_every_screen_renders_without_exceptions(size):
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=size) as pilot:
+        for key in "123456789":
+            await pilot.press(key)
+            fake.add_requests(2)
+            await poll(app, pilot)
+            assert app.screen.query_one("#status-header")
+        await pilot.press("2", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RequestDetail)
+    assert app.return_code in (None, 0)
+
+
+# -- cost ------------------------------------------------------------------------------------------
+
+async def test_refresh_data_cost_is_bounded():
+    """100 new rows per tick stay cheap; generous bound (shared CI machines)."""
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen, state = app.screen, app.state
+        timings = []
+        for _ in range(5):
+            fake.add_requests(100)
+            state.request_seq, rows = await fake.requests_since(state.request_seq)
+            state.requests.extend(rows)
+            start = time.process_time()
+            screen.refresh_data(state)
+            timings.append(time.process_time() - start)
+            await pilot.pause()
+        assert sorted(timings)[2] < 0.05, timings
+
+
+# -- a real gateway --------------------------------------------------------------------------------
+
+async def test_real_gateway_requests_show_up_in_the_table(tmp_path):
+    async with running_gateway(tmp_path) as (server, source):
+        app = ConsoleApp(source, poll_interval=3600)
+        async with app.run_test(size=WIDE) as pilot:
+            await pilot.press("2")
+            statuses = await send_messages(server, 3, key="dev-a")
+            assert statuses == [200, 200, 200]
+            screen = app.screen
+            for _ in range(50):  # the log row is published when the request finishes
+                await poll(app, pilot)
+                if screen.table.row_count >= 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert screen.table.row_count == 3
+            rows = list(screen._by_id.values())
+            assert {r["key"] for r in rows} == {"dev-a"} and {r["provider"] for r in rows} == {"sim"}
+            assert all(r["status"] == 200 for r in rows)
+            assert "showing 3 of 3" in title(screen)
+            assert app.state.overview["summary"]["requests_total"] == 3
+
+
+# -- snapshots -------------------------------------------------------------------------------------
+
+async def _quiet(pilot) -> None:
+    """Wait for the first poll (the snapshot pilot can start before on_mount's poll ends), then drop
+    the toasts the scene's events raised."""
+    for _ in range(100):
+        if pilot.app.state.last_poll:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [SMALL, WIDE], ids=["80x24", "120x40"])
+def test_snapshot_overview(snap_compare, size):
+    assert snap_compare(make_app(), terminal_size=size, run_before=_quiet)
+
+
+@pytest.mark.parametrize("size", [SMALL, WIDE], ids=["80x24", "120x40"])
+def test_snapshot_requests(snap_compare, size):
+    async def run_before(pilot):
+        await pilot.press("2")
+        await _quiet(pilot)
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
