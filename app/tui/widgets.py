@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from .state import ConsoleState
 
@@ -62,3 +63,13 @@ def bar(pct: float, width: int) -> Text:
     text = Text("█" * filled, style=style)
     text.append("░" * (width - filled), style="grey37")
     return text
+
+
+def cursor_row_key(table: DataTable) -> str | None:
+    """The row key under a table's cursor, or None for an empty table."""
+    if not table.row_count:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except CellDoesNotExist:
+        return None

@@ -7,7 +7,7 @@ import aiohttp
 
 from ...core.config import Provider
 from ...core.secrets import SecretError
-from .base import KeyHandle, ProviderClient, UpstreamCall, UpstreamReply, UpstreamUnavailable
+from .base import HttpProviderClient, KeyHandle, UpstreamCall, UpstreamReply, UpstreamUnavailable
 
 # Response headers worth relaying; everything else (hop-by-hop, length, encoding, cookies) is dropped.
 RELAY_HEADERS = ("content-type", "request-id", "retry-after", "x-should-retry", "x-bifrost-simulated")
@@ -23,7 +23,7 @@ def relay_headers(headers) -> dict[str, str]:
     return out
 
 
-class AnthropicProvider(ProviderClient):
+class AnthropicProvider(HttpProviderClient):
     def __init__(self, spec: Provider):
         super().__init__(spec)
         for key in spec.keys:
@@ -31,17 +31,6 @@ class AnthropicProvider(ProviderClient):
                 self.keys.append(KeyHandle(key.name, key.weight, key.secret.resolve()))
             except SecretError as exc:
                 self.warnings.append(f"provider {spec.name!r} key {key.name!r} is unusable: {exc}")
-        self.session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300)
-        timeout = aiohttp.ClientTimeout(total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.timeout_s)
-        self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
-                                             skip_auto_headers=("User-Agent",))
-
-    async def close(self) -> None:
-        if self.session:
-            await self.session.close()
 
     async def _post(self, call: UpstreamCall, key: KeyHandle) -> aiohttp.ClientResponse:
         key_name = key.name

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable
 
+import aiohttp
+
 from ...core.breaker import BreakerBoard
 from ...core.config import Provider
 
@@ -197,3 +199,21 @@ class ProviderClient:
     async def count_tokens(self, call: UpstreamCall) -> UpstreamReply | None:
         """None when this provider cannot count; the gateway then estimates locally."""
         return None
+
+
+class HttpProviderClient(ProviderClient):
+    """A provider that talks HTTP: one pooled session, connect and read timeouts from the config."""
+
+    def __init__(self, spec: Provider):
+        super().__init__(spec)
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300)
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.timeout_s)
+        self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
+                                             skip_auto_headers=("User-Agent",))
+
+    async def close(self) -> None:
+        if self.session:
+            await self.session.close()

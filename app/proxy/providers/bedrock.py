@@ -21,7 +21,7 @@ from ...core.config import Provider
 from ...core.secrets import SecretError
 from ..errors import sse_error_event
 from ..eventstream import EventMessage, EventStreamDecoder, EventStreamError
-from .base import KeyHandle, ProviderClient, UpstreamCall, UpstreamReply, UpstreamUnavailable
+from .base import HttpProviderClient, KeyHandle, UpstreamCall, UpstreamReply, UpstreamUnavailable
 from .bedrock_models import (ModelTable, ModelTableError, base_model_id, bedrock_body, count_tokens_body,
                              is_bedrock_id, resolve_model)
 
@@ -148,7 +148,7 @@ def _import_signer():
     return SigV4Auth, AWSRequest, Credentials
 
 
-class BedrockProvider(ProviderClient):
+class BedrockProvider(HttpProviderClient):
     def __init__(self, spec: Provider, table: ModelTable | None = None):
         super().__init__(spec)
         self.region = spec.region or ""
@@ -167,7 +167,6 @@ class BedrockProvider(ProviderClient):
         if not spec.inference_profile:
             self.warnings.append(f"provider {spec.name!r}: no inference_profile; Bedrock refuses on-demand "
                                  "in-Region calls to most Claude 4.x models (set inference_profile: us|eu|apac|global)")
-        self.session: aiohttp.ClientSession | None = None
         self._signer = None
         self._no_count: set[str] = set()  # models whose CountTokens failed for good: estimate locally
 
@@ -195,13 +194,7 @@ class BedrockProvider(ProviderClient):
         if self._signer is None:
             raise RuntimeError(f"provider {self.name!r} (type: bedrock) needs botocore to sign requests: "
                                f"{INSTALL_HINT}")
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300)
-        timeout = aiohttp.ClientTimeout(total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.timeout_s)
-        self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",))
-
-    async def close(self) -> None:
-        if self.session:
-            await self.session.close()
+        await super().start()
 
     def url(self, model_id: str, operation: str) -> str:
         return f"{self.base_url}/model/{quote(model_id, safe='')}/{operation}"

@@ -24,8 +24,8 @@ from ..translate.to_openai import (
     openai_to_anthropic_response,
 )
 from .base import (
+    HttpProviderClient,
     KeyHandle,
-    ProviderClient,
     UpstreamCall,
     UpstreamReply,
     UpstreamUnavailable,
@@ -38,7 +38,7 @@ KEYLESS = "keyless"  # the one pseudo key of a provider configured without keys 
 NEW_TOKEN_FIELD_HOSTS = ("api.openai.com", ".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
 
 
-class OpenAIProvider(ProviderClient):
+class OpenAIProvider(HttpProviderClient):
     translated = True
 
     def __init__(self, spec: Provider):
@@ -60,17 +60,6 @@ class OpenAIProvider(ProviderClient):
         self.token_field = "max_completion_tokens" if host.endswith(NEW_TOKEN_FIELD_HOSTS) else "max_tokens"
         self._fields: dict[str, str] = {}  # upstream model -> the max-tokens field it turned out to accept
         self._caps: dict[str, int] = {}  # upstream model -> the completion limit it announced
-        self.session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300)
-        timeout = aiohttp.ClientTimeout(total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.timeout_s)
-        self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
-                                             skip_auto_headers=("User-Agent",))
-
-    async def close(self) -> None:
-        if self.session:
-            await self.session.close()
 
     def headers(self, key: KeyHandle, stream: bool) -> dict[str, str]:
         headers = {"content-type": "application/json", "user-agent": USER_AGENT,

@@ -12,9 +12,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from ..request_detail import RequestDetail, local_time, zone
+from ..widgets import cursor_row_key
 from .base import LiveScreen
 from .requests import TailTable
 
@@ -172,14 +172,8 @@ class FailoverScreen(LiveScreen):
             table.move_cursor(row=table.row_count - 1, animate=False)
 
     def _current(self) -> dict | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
-        return self._events.get(key)
+        key = cursor_row_key(self.table)
+        return self._events.get(key) if key is not None else None
 
     @on(DataTable.RowSelected, "#failover-table")
     def _on_selected(self, event: DataTable.RowSelected) -> None:

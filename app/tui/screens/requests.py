@@ -26,7 +26,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input
-from textual.widgets.data_table import CellDoesNotExist
 
 from ..request_detail import (
     RequestDetail,
@@ -37,7 +36,7 @@ from ..request_detail import (
     status_text,
     zone,
 )
-from ..widgets import fmt_ms
+from ..widgets import cursor_row_key, fmt_ms
 from .base import LiveScreen
 
 ROW_CAP = 1000  # rows the table holds at most (the console keeps more in state.requests)
@@ -558,14 +557,8 @@ class RequestsScreen(LiveScreen):
 
     # -- drill-down, copy ----------------------------------------------------------------------
     def _current_row(self) -> dict | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
-        return self._by_id.get(key)
+        key = cursor_row_key(self.table)
+        return self._by_id.get(key) if key is not None else None
 
     @on(DataTable.RowSelected, "#requests-table")
     def _on_selected(self, event: DataTable.RowSelected) -> None:
