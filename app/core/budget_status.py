@@ -23,9 +23,11 @@ def budget_status(ledger: Ledger, state: BudgetState, now: datetime) -> dict:
     remaining = state.limit_micro - state.spent - state.reserved
     runs_out = None
     if burn_per_day > 0 and remaining > 0:
-        eta = now + timedelta(days=remaining / burn_per_day)
-        if reset is None or eta < reset:
-            runs_out = eta
+        days = remaining / burn_per_day
+        if days < 36_500:  # beyond a century (a small spend on a big limit) it simply does not run out
+            eta = now + timedelta(days=days)
+            if reset is None or eta < reset:
+                runs_out = eta
     elif remaining <= 0:
         runs_out = now
     pct = (100.0 * state.spent / state.limit_micro) if state.limit_micro else (100.0 if state.spent else 0.0)

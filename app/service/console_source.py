@@ -2,6 +2,7 @@
 gateway process over its admin API (RemoteSource, for `bifrost-tui attach`). No Textual here."""
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -65,8 +66,8 @@ class LocalSource:
         return await self._call(self.admin.rotate_key(name))
 
     async def set_provider_secret(self, service: str, username: str, value: str) -> None:
-        try:
-            store_in_keyring(service, username, value)
+        try:  # a desktop keyring may block on D-Bus or a prompt: never on the loop the gateway shares
+            await asyncio.to_thread(store_in_keyring, service, username, value)
         except SecretError as exc:
             raise SourceError(str(exc)) from None
 

@@ -25,8 +25,9 @@ model, provider or status (`!` inverts); `enter` opens a request: attempts, toke
 **Budgets** — `/` filter by entity (`!` inverts), `s` sort each level by % used, ↑↓ shows exact figures
 below. **Plots** — `h`/`d` last hour/day, `k`/`t`/`m` spend by key/team/model.
 
-**Keys / Teams / Customers** — `n` new, `e` edit (budgets, rate limits, allowed models, routing,
-fallbacks), `d` disable/enable, `r` rotate a key, `y` copy (OSC 52, works over SSH); every change shows
+**Keys / Teams / Customers** — `/` filter (`!` inverts), `s`/`S` or a header click to sort, `n` new,
+`e` or `enter` edit (budgets, rate limits, allowed models, routing,
+fallbacks), `d` disable/enable, `r` rotate a key, `delete` remove, `y` copy (OSC 52, works over SSH); every change shows
 a diff to confirm. **Providers** — health, circuits, `k` store a provider key in the OS keyring.
 
 `--readonly` hides every change. Logging never writes to the terminal: see the log file.

@@ -12,9 +12,9 @@ mode every change is hidden from the footer and does nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -25,8 +25,8 @@ from textual.widgets import DataTable, Input
 from textual.worker import Worker
 
 from ...service.console_source import SourceError
-from ..confirm import Confirm
 from ..app import MUTATING_ACTIONS
+from ..confirm import Confirm
 from ..forms import (FORM_OF_KIND, KIND_LABEL, KeyValueModal, Notice, ProviderSecretForm, budgets_text, rate_text,
                      report_worker_error)
 from .base import LiveScreen
