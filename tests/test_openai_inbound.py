@@ -741,7 +741,7 @@ async def test_the_fake_requires_a_configured_bearer_key(openai_fake, auth, code
             assert (await resp.json())["error"]["code"] == code
 
 
-async def test_the_fake_on_its_own_thread_serves_a_gateway(openai_fake_module, tmp_path, oai_env):
+async def test_the_fake_on_its_own_thread_serves_a_gateway(openai_fake_module, tmp_path, oai_env):  # noqa: F811 (pytest fixture)
     fake = openai_fake_module
     fake.reset()
     async with running(tmp_path, OAI_PROVIDER.format(url=fake.base_url)) as gw:

@@ -11,8 +11,9 @@ from rich.text import Text
 
 from app.core.keys import hash_key
 from app.tui.app import ConsoleApp
-from app.tui.screens.budgets import (EXHAUSTED, NARROW_COLUMNS, WIDE_COLUMNS, BudgetsScreen, compact_money,
-                                     rate_money)
+from app.tui.screens.budget_layout import NARROW_COLUMNS, WIDE_COLUMNS
+from app.tui.screens.budget_rows import EXHAUSTED, compact_money, rate_money
+from app.tui.screens.budgets import BudgetsScreen
 from app.tui.screens.plots import PlotsScreen, downsample
 from tui_harness import FakeSource, make_app, running_gateway
 

@@ -18,7 +18,8 @@ from app.tui.app import ConsoleApp
 from app.tui.request_detail import RequestDetail
 from app.tui.screens.failover import FailoverScreen
 from app.tui.screens.overview import OverviewScreen
-from app.tui.screens.requests import EVICT_BATCH, ROW_CAP, RequestsScreen, TailTable
+from app.tui.screens.requests import EVICT_BATCH, ROW_CAP, RequestsScreen
+from app.tui.tail_table import TailTable
 
 WIDE, SMALL = (120, 40), (80, 24)
 

@@ -14,9 +14,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from ..request_detail import RequestDetail, local_time, zone
+from ..tail_table import TailTable
 from ..widgets import cursor_row_key
 from .base import LiveScreen
-from .requests import TailTable
 
 ROW_CAP = 1000  # state.events holds at most this many too
 

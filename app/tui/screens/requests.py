@@ -24,174 +24,18 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input
 
-from ..request_detail import (
-    RequestDetail,
-    compact,
-    local_time,
-    model_text,
-    prompt_tokens,
-    status_text,
-    zone,
-)
-from ..widgets import cursor_row_key, fmt_ms
+from ..request_detail import RequestDetail, zone
+from ..tail_table import TailTable
+from ..widgets import cursor_row_key
 from .base import LiveScreen
+from .request_rows import COLUMNS, NARROW, make_matcher, row_cells
 
 ROW_CAP = 1000  # rows the table holds at most (the console keeps more in state.requests)
 EVICT_BATCH = 100  # past the cap, the oldest rows go 100 at a time: eviction shifts every row, so the
 # whole visible table re-renders — once per 100 rows, not on every tick
 FILTER_DELAY = 0.15  # seconds of typing quiet before the filter applies (enter applies at once)
-
-# provider last: below 100 columns it is the one that scrolls off (fixed "time" column stays)
-COLUMNS = (("time", "time"), ("key", "key"), ("model", "model"), ("status", "status"), ("in/out", "tokens"),
-           ("cost", "cost"), ("latency", "latency"), ("ttft", "ttft"), ("provider", "provider"))
-NARROW = 100  # below this many columns model names drop their "claude-" prefix
-
-
-def make_matcher(text: str):
-    """A predicate for the `/` filter: case-insensitive substring over key, team, models, provider,
-    status and error type; a leading `!` inverts. None when the filter is empty."""
-    text = text.strip()
-    invert = text.startswith("!")
-    needle = text[1:].strip().lower() if invert else text.lower()
-    if not needle:
-        return None
-
-    def match(row: dict) -> bool:
-        hay = "\x00".join(str(row.get(f) or "") for f in ("key", "team", "requested_model", "served_model",
-                                                           "provider", "status", "error_type")).lower()
-        return (needle in hay) != invert
-    return match
-
-
-class _PaintStyles:
-    """A component's styles with `rich_style` computed once (see TailTable.get_component_styles)."""
-
-    __slots__ = ("_styles", "rich_style")
-
-    def __init__(self, styles):
-        self._styles = styles
-        self.rich_style = styles.rich_style
-
-    def __getattr__(self, name):
-        return getattr(self._styles, name)
-
-
-class TailTable(DataTable):
-    """A DataTable for append-mostly live feeds (the request tail, the failover feed).
-
-    Stock DataTable keys every cached cell render on `_update_count`, which `add_row` bumps: one
-    appended row re-renders every visible cell (~300 at 120×40, ~40 ms, more on a busy box — all
-    of it loop stall for the gateway). Appends do not change existing rows, so this table keys cell
-    renders on a generation that only non-append changes bump (clear, remove, update, sort, columns,
-    `drop_oldest`) plus the cell width (auto-width columns that grow re-render). It also computes
-    the widget's and its components' rich styles once per paint instead of once per line/row.
-    Same pixels as DataTable (tests/test_tui_live_screens.py compares screenshots); falls back to
-    stock behaviour if Textual's internals change shape.
-    """
-
-    _generation = 0
-    _paint_styles: dict | None = None
-
-    def _bump(self) -> None:
-        self._generation += 1
-
-    def _render_cell(self, *args, **kwargs):
-        width = kwargs.get("width", args[3] if len(args) > 3 else None)
-        real = getattr(self, "_update_count", None)
-        if not isinstance(real, int) or width is None:
-            return super()._render_cell(*args, **kwargs)
-        self._update_count = (self._generation, width)  # the cache key's "version" for this call
-        try:
-            return super()._render_cell(*args, **kwargs)
-        finally:
-            self._update_count = real
-
-    # every change except appending rows invalidates cached cells
-    def clear(self, columns: bool = False):
-        self._bump()
-        return super().clear(columns)
-
-    def remove_row(self, row_key) -> None:
-        self._bump()
-        super().remove_row(row_key)
-
-    def remove_column(self, column_key) -> None:
-        self._bump()
-        super().remove_column(column_key)
-
-    def add_column(self, *args, **kwargs):
-        self._bump()
-        return super().add_column(*args, **kwargs)
-
-    def update_cell(self, *args, **kwargs) -> None:
-        self._bump()
-        super().update_cell(*args, **kwargs)
-
-    def sort(self, *args, **kwargs):
-        self._bump()
-        return super().sort(*args, **kwargs)
-
-    def drop_oldest(self, n: int) -> None:
-        """Remove the first `n` rows. `DataTable.remove_row` rebuilds the row index per call (O(rows)
-        each, ~850 ms for 200 of 5000 rows); this does the same bookkeeping once for the batch (upstream
-        has no bulk removal yet, Textual #5273). Falls back to `remove_row` if the internals differ."""
-        n = min(n, self.row_count)
-        if n <= 0:
-            return
-        try:
-            from textual._two_way_dict import TwoWayDict
-            locations, rows, data = self._row_locations, self.rows, self._data
-            new_rows, updated = self._new_rows, self._updated_cells
-        except (ImportError, AttributeError):
-            for key in [self.coordinate_to_cell_key(Coordinate(i, 0)).row_key for i in range(n)]:
-                self.remove_row(key)
-            return
-        self._bump()
-        ordered = [locations.get_key(i) for i in range(len(rows))]
-        dropped = set(ordered[:n])
-        self._row_locations = TwoWayDict({key: i for i, key in enumerate(ordered[n:])})
-        for key in dropped:
-            del rows[key]
-            del data[key]
-        new_rows.difference_update(dropped)
-        if updated:
-            self._updated_cells = {cell for cell in updated if cell.row_key not in dropped}
-        self._require_update_dimensions = True
-        self._update_count += 1
-        self.cursor_coordinate = self.cursor_coordinate  # re-validated against the new row count
-        self.hover_coordinate = self.hover_coordinate
-        self.check_idle()
-        self.refresh(layout=True)
-
-    # styles computed once per paint, not per line
-    def render_lines(self, crop):
-        self._paint_styles = {}
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._paint_styles = None
-
-    @property
-    def rich_style(self):
-        cache = self._paint_styles
-        if cache is None:
-            return super().rich_style
-        style = cache.get(None)
-        if style is None:
-            style = cache[None] = super().rich_style
-        return style
-
-    def get_component_styles(self, *names: str):
-        cache = self._paint_styles
-        if cache is None:
-            return super().get_component_styles(*names)
-        styles = cache.get(names)
-        if styles is None:
-            styles = cache[names] = _PaintStyles(super().get_component_styles(*names))
-        return styles
 
 
 class RequestTable(TailTable):
@@ -201,7 +45,6 @@ class RequestTable(TailTable):
         Binding("end", "screen.follow", "Follow", show=False, id="requests-follow-end"),
         Binding("enter", "select_cursor", "Detail", id="requests-detail"),
     ]
-
 
 
 class RequestsScreen(LiveScreen):
@@ -367,24 +210,6 @@ class RequestsScreen(LiveScreen):
         self._matched = 0
         self._primed = False
 
-    @staticmethod
-    def _row_cells(r: dict, tz, money, short: bool = False) -> tuple:
-        """Every cell as rich Text: no markup parsing of data (a key named "[red]" stays literal) and
-        DataTable measures Text cells ~3x faster than str cells."""
-        cost = r.get("cost_micro_usd")
-        if cost is None or r.get("priced") is False:
-            cost_cell = Text("?", style="yellow", justify="right")
-        else:
-            cost_cell = Text(money(cost), justify="right")
-        model = model_text(r)
-        if short:
-            model = model.replace("claude-", "")
-        return (Text(local_time(r.get("ts"), tz)), Text(r.get("key") or "–"),
-                Text(model, style="cyan") if "→" in model else Text(model), status_text(r),
-                Text(f"{compact(prompt_tokens(r))}/{compact(r.get('output_tokens'))}", justify="right"), cost_cell,
-                Text(fmt_ms(r.get("latency_ms")), justify="right"), Text(fmt_ms(r.get("ttft_ms")), justify="right"),
-                Text(r.get("provider") or "–"))
-
     def _add_rows(self, rows: list[dict]) -> None:
         table, by_id = self.table, self._by_id
         state = self.state
@@ -394,7 +219,7 @@ class RequestsScreen(LiveScreen):
             if rid in by_id:
                 continue
             by_id[rid] = r
-            table.add_row(*self._row_cells(r, tz, money, short), key=rid)
+            table.add_row(*row_cells(r, tz, money, short), key=rid)
 
     def _append(self, matched: list[dict]) -> None:
         """Append the rows (oldest first), evict the oldest beyond ROW_CAP, follow the newest."""

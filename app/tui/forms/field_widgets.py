@@ -1,0 +1,137 @@
+"""The widgets forms are built from: the error line under a field, a labelled field row, a budget row
+and a routing-rule row (each with its own error line)."""
+from __future__ import annotations
+
+from itertools import count
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from ...core.config import ROLLING_PERIOD
+from .entity_text import PERIOD_SUFFIX
+from .field_text import FieldError, parse_amount
+from .routing_text import format_targets, format_when, parse_targets, parse_when
+
+PERIODS = (("day (1d)", "1d"), ("week (1w)", "1w"), ("month (1M)", "1M"), ("year (1Y)", "1Y"))
+_ids = count(1)
+
+
+class FieldErrorLine(Static):
+    """The message under a field; hidden while empty."""
+
+    DEFAULT_CSS = """
+    FieldErrorLine { color: $text-error; display: none; height: auto; }
+    FieldErrorLine.-shown { display: block; }
+    """
+
+    def show(self, message: str) -> None:
+        self.update(Text(message))
+        self.set_class(bool(message), "-shown")
+
+    @property
+    def message(self) -> str:
+        return str(self.content) if self.has_class("-shown") else ""
+
+
+class BudgetRow(Vertical):
+    """One budget: limit, a calendar period or a rolling window (Nh/Nd), remove; its error below."""
+
+    DEFAULT_CSS = """
+    BudgetRow { height: auto; }
+    BudgetRow > Horizontal { height: 1; }
+    BudgetRow .budget-limit { width: 16; margin-right: 1; }
+    BudgetRow .budget-period { width: 16; margin-right: 1; }
+    BudgetRow .budget-rolling { width: auto; margin-right: 1; }
+    BudgetRow .budget-window { width: 10; margin-right: 1; display: none; }
+    BudgetRow.-rolling .budget-window { display: block; }
+    BudgetRow.-rolling .budget-period { display: none; }
+    BudgetRow .budget-remove { min-width: 5; width: 5; }
+    """
+
+    def __init__(self, budget: dict | None, symbol: str):
+        super().__init__(id=f"budget-row-{next(_ids)}", classes="-rolling" if (budget or {}).get("rolling") else "")
+        self.budget = budget or {}
+        self.symbol = symbol
+
+    def compose(self) -> ComposeResult:
+        b = self.budget
+        rolling = bool(b.get("rolling"))
+        limit = b.get("limit")
+        period = b.get("period") or "1M"
+        with Horizontal():
+            yield Input("" if limit is None else f"{limit}", placeholder=f"limit {self.symbol}".strip(),
+                        classes="budget-limit", compact=True)
+            yield Select(PERIODS, value=period if not rolling and period in PERIOD_SUFFIX else "1M",
+                         allow_blank=False, classes="budget-period", compact=True)
+            yield Checkbox("rolling", rolling, classes="budget-rolling", compact=True)
+            yield Input(period if rolling else "", placeholder="5h / 7d", classes="budget-window", compact=True)
+            yield Button("✕", classes="budget-remove", compact=True, tooltip="remove this budget")
+        yield FieldErrorLine(classes="budget-error")
+
+    @on(Checkbox.Changed, ".budget-rolling")
+    def _rolling(self, event: Checkbox.Changed) -> None:
+        self.set_class(event.value, "-rolling")
+
+    def value(self) -> dict:
+        limit = parse_amount(self.query_one(".budget-limit", Input).value, self.symbol)
+        if self.query_one(".budget-rolling", Checkbox).value:
+            window = self.query_one(".budget-window", Input).value.strip()
+            if not ROLLING_PERIOD.match(window):
+                raise FieldError(f"a rolling window is N hours or days such as 5h or 7d; got {window!r}")
+            return {"limit": limit, "period": window, "rolling": True}
+        return {"limit": limit, "period": self.query_one(".budget-period", Select).value}
+
+    def show_error(self, message: str) -> None:
+        self.query_one(".budget-error", FieldErrorLine).show(message)
+
+
+class RuleRow(Vertical):
+    """One routing rule: `when` text → targets text, remove; its error below."""
+
+    DEFAULT_CSS = """
+    RuleRow { height: auto; }
+    RuleRow > Horizontal { height: 1; }
+    RuleRow .rule-when { width: 1fr; }
+    RuleRow .rule-arrow { width: 3; content-align: center middle; }
+    RuleRow .rule-targets { width: 1fr; margin-right: 1; }
+    RuleRow .rule-remove { min-width: 5; width: 5; }
+    """
+
+    def __init__(self, rule: dict | None):
+        super().__init__(id=f"rule-row-{next(_ids)}")
+        self.rule = rule or {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Input(format_when(self.rule.get("when")), placeholder="when: model=claude-sonnet-4* tools=false",
+                        classes="rule-when", compact=True)
+            yield Label("→", classes="rule-arrow")
+            yield Input(format_targets(self.rule.get("targets")), placeholder="anthropic:claude-haiku-4-5*80, bedrock*20",
+                        classes="rule-targets", compact=True)
+            yield Button("✕", classes="rule-remove", compact=True, tooltip="remove this rule")
+        yield FieldErrorLine(classes="rule-error")
+
+    def value(self) -> dict:
+        try:
+            when = parse_when(self.query_one(".rule-when", Input).value)
+        except FieldError as exc:
+            raise FieldError(f"when: {exc}") from None
+        try:
+            targets = parse_targets(self.query_one(".rule-targets", Input).value)
+        except FieldError as exc:
+            raise FieldError(f"targets: {exc}") from None
+        return {"when": when, "targets": targets}
+
+    def show_error(self, message: str) -> None:
+        self.query_one(".rule-error", FieldErrorLine).show(message)
+
+
+def labelled_field(label: str, *widgets: Widget, slot: str) -> ComposeResult:
+    with Horizontal(classes="field"):
+        yield Label(label, classes="field-label")
+        yield from widgets
+    yield FieldErrorLine(id=f"err-{slot}", classes="field-error")

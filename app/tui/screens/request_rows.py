@@ -1,0 +1,46 @@
+"""A finished request as a row of the Requests tail, and the tail's `/` filter."""
+from __future__ import annotations
+
+from rich.text import Text
+
+from ..request_detail import compact, local_time, model_text, prompt_tokens, status_text
+from ..widgets import fmt_ms
+
+# provider last: below 100 columns it is the one that scrolls off (fixed "time" column stays)
+COLUMNS = (("time", "time"), ("key", "key"), ("model", "model"), ("status", "status"), ("in/out", "tokens"),
+           ("cost", "cost"), ("latency", "latency"), ("ttft", "ttft"), ("provider", "provider"))
+NARROW = 100  # below this many columns model names drop their "claude-" prefix
+
+
+def make_matcher(text: str):
+    """A predicate for the `/` filter: case-insensitive substring over key, team, models, provider,
+    status and error type; a leading `!` inverts. None when the filter is empty."""
+    text = text.strip()
+    invert = text.startswith("!")
+    needle = text[1:].strip().lower() if invert else text.lower()
+    if not needle:
+        return None
+
+    def match(row: dict) -> bool:
+        hay = "\x00".join(str(row.get(f) or "") for f in ("key", "team", "requested_model", "served_model",
+                                                           "provider", "status", "error_type")).lower()
+        return (needle in hay) != invert
+    return match
+
+
+def row_cells(r: dict, tz, money, short: bool = False) -> tuple:
+    """Every cell as rich Text: no markup parsing of data (a key named "[red]" stays literal) and
+    DataTable measures Text cells ~3x faster than str cells."""
+    cost = r.get("cost_micro_usd")
+    if cost is None or r.get("priced") is False:
+        cost_cell = Text("?", style="yellow", justify="right")
+    else:
+        cost_cell = Text(money(cost), justify="right")
+    model = model_text(r)
+    if short:
+        model = model.replace("claude-", "")
+    return (Text(local_time(r.get("ts"), tz)), Text(r.get("key") or "–"),
+            Text(model, style="cyan") if "→" in model else Text(model), status_text(r),
+            Text(f"{compact(prompt_tokens(r))}/{compact(r.get('output_tokens'))}", justify="right"), cost_cell,
+            Text(fmt_ms(r.get("latency_ms")), justify="right"), Text(fmt_ms(r.get("ttft_ms")), justify="right"),
+            Text(r.get("provider") or "–"))
