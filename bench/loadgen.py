@@ -4,14 +4,20 @@ Open loop (default): request i is scheduled at t0 + i/rate and its latency is me
 SCHEDULED time, so a slow target cannot slow the generator down and hide its own queueing
 (no coordinated omission). Saturation (--concurrency N): closed loop, N workers for --duration s.
 
-    python bench/loadgen.py --url http://127.0.0.1:9000/v1/messages --key K --body body.json \
-        [--stream] (--rate 200 | --concurrency 32) --duration 10
+    python bench/loadgen.py --url http://127.0.0.1:9000/v1/messages (--key K | --keys-file F) --body body.json \
+        [--stream] [--header "name: value"]... (--rate 200 | --concurrency 32 [--requests N]) --duration 10
+
+--keys-file spreads requests over the keys listed in the file (one per line), round-robin.
+Soak (--concurrency N --requests M --rss-pid PID --rss-every K): closed loop until M requests are done or
+--duration runs out (then "aborted": true), sampling VmRSS of PID every K finished requests.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import re
 import time
 from pathlib import Path
 
@@ -34,8 +40,16 @@ class Client:
     def __init__(self, args: argparse.Namespace):
         self.url, self.stream = args.url, args.stream
         self.body = Path(args.body).read_bytes()
-        self.headers = {"content-type": "application/json", "x-api-key": args.key,
-                        "anthropic-version": "2023-06-01"}
+        self.headers = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
+        for h in args.header:
+            name, _, value = h.partition(":")
+            self.headers[name.strip()] = value.strip()
+        keys = [k.strip() for k in Path(args.keys_file).read_text().splitlines() if k.strip()] if args.keys_file \
+            else [args.key]
+        self.header_sets = itertools.cycle([{**self.headers, "x-api-key": k} for k in keys])  # round-robin
+        self.keys_used = len(keys)
+        self.finished = 0  # recorded requests finished, success or not (soak sampling counts these)
+        self.on_finish = None
         self.full: list[float] = []  # ms, successes only
         self.ttfb: list[float] = []
         self.lag: list[float] = []  # ms between scheduled and actual send (the generator's own health)
@@ -50,7 +64,7 @@ class Client:
             self.lag.append(max(0.0, now - scheduled) * 1000)
         ttfb = None
         try:
-            async with session.post(self.url, data=self.body, headers=self.headers) as resp:
+            async with session.post(self.url, data=self.body, headers=next(self.header_sets)) as resp:
                 if self.stream:
                     tail = b""
                     async for chunk in resp.content.iter_any():
@@ -65,6 +79,7 @@ class Client:
             if record:
                 kind = str(exc) if isinstance(exc, RuntimeError) else type(exc).__name__
                 self.errors[kind] = self.errors.get(kind, 0) + 1
+                self._finished()
             return
         done = time.perf_counter()
         if record:
@@ -72,9 +87,16 @@ class Client:
             if ttfb is not None:
                 self.ttfb.append((ttfb - start) * 1000)
             self.last_done = max(self.last_done, done)
+            self._finished()
+
+    def _finished(self) -> None:
+        self.finished += 1
+        if self.on_finish is not None:
+            self.on_finish(self.finished)
 
     def result(self, **extra) -> dict:
         out = {"count": len(self.full), "errors": sum(self.errors.values()), "error_kinds": self.errors,
+               "keys_used": self.keys_used,
                "full_ms": percentiles(self.full), "send_lag_ms": percentiles(self.lag), **extra}
         if self.stream:
             out["ttfb_ms"] = percentiles(self.ttfb)
@@ -102,17 +124,43 @@ async def open_loop(c: Client, session: aiohttp.ClientSession, rate: float, dura
     return c.result(mode="open", target_rate=rate, sent=total, achieved_rate=len(c.full) / elapsed)
 
 
-async def saturate(c: Client, session: aiohttp.ClientSession, workers: int, duration: float) -> dict:
+def vm_rss_kb(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            m = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+async def saturate(c: Client, session: aiohttp.ClientSession, workers: int, duration: float,
+                   requests: int = 0, rss_pid: int = 0, rss_every: int = 0) -> dict:
+    """Closed loop: `workers` requests always in flight, for `duration` s or until `requests` are done."""
     deadline = time.perf_counter() + duration
     t0 = time.perf_counter()
+    started = 0
+    samples: list[dict] = []
+
+    def sample(done: int) -> None:
+        samples.append({"requests": done, "rss_kb": vm_rss_kb(rss_pid), "t": round(time.perf_counter() - t0, 2)})
+
+    if rss_pid and rss_every:
+        sample(0)
+        c.on_finish = lambda done: sample(done) if done % rss_every == 0 else None
 
     async def worker():
-        while time.perf_counter() < deadline:
+        nonlocal started
+        while time.perf_counter() < deadline and (not requests or started < requests):
+            started += 1
             await c.one(session, time.perf_counter())
 
     await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(workers))), duration + 60)
     elapsed = time.perf_counter() - t0
-    return c.result(mode="saturation", concurrency=workers, achieved_rate=len(c.full) / elapsed)
+    if samples and samples[-1]["requests"] != c.finished:
+        sample(c.finished)
+    extra = {"requests": requests, "aborted": bool(requests) and c.finished < requests, "elapsed_s": elapsed,
+             "samples": samples} if requests else {}
+    return c.result(mode="saturation", concurrency=workers, achieved_rate=len(c.full) / elapsed, **extra)
 
 
 async def main(args: argparse.Namespace) -> dict:
@@ -123,19 +171,26 @@ async def main(args: argparse.Namespace) -> dict:
         for i in range(0, args.warmup, 8):  # open connections and warm caches; not recorded
             await asyncio.gather(*(c.one(session, time.perf_counter(), record=False) for _ in range(8)))
         if args.concurrency:
-            return await saturate(c, session, args.concurrency, args.duration)
+            return await saturate(c, session, args.concurrency, args.duration, args.requests, args.rss_pid,
+                                  args.rss_every)
         return await open_loop(c, session, args.rate, args.duration, args.timeout + 5)
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description="open-loop / saturation load generator (JSON on stdout)")
     p.add_argument("--url", required=True)
-    p.add_argument("--key", required=True, help="sent as x-api-key")
+    keys = p.add_mutually_exclusive_group(required=True)
+    keys.add_argument("--key", help="sent as x-api-key")
+    keys.add_argument("--keys-file", help="a file with one key per line: requests use them round-robin")
     p.add_argument("--body", required=True, help="file with the JSON request body")
     p.add_argument("--stream", action="store_true", help="the body asks for SSE; also measure TTFB")
+    p.add_argument("--header", action="append", default=[], help='extra request header "name: value"')
     p.add_argument("--rate", type=float, default=50.0, help="open loop: requests per second")
     p.add_argument("--concurrency", type=int, default=0, help="saturation: closed loop with N workers")
-    p.add_argument("--duration", type=float, default=10.0, help="seconds")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds (with --requests: the time limit)")
+    p.add_argument("--requests", type=int, default=0, help="saturation: stop after this many requests")
+    p.add_argument("--rss-pid", type=int, default=0, help="saturation: sample this process's VmRSS ...")
+    p.add_argument("--rss-every", type=int, default=0, help="... every this many finished requests")
     p.add_argument("--warmup", type=int, default=40, help="unrecorded requests first")
     p.add_argument("--pool", type=int, default=512, help="connection pool size")
     p.add_argument("--timeout", type=float, default=15.0, help="per-request timeout, s")

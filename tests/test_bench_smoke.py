@@ -1,4 +1,5 @@
-"""Smoke test of the benchmark harness: `bench/run.py --quick` runs end to end (no timing assertions)."""
+"""Smoke test of the benchmark harness: `bench/run.py --quick --soak 300` runs end to end, every scenario and
+target included (no timing assertions)."""
 from __future__ import annotations
 
 import json
@@ -7,12 +8,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ("direct", "floor", "bifrost-tui")
+TARGETS = ("direct", "floor", "bifrost-tui", "bifrost-tui+console")
+SCENARIOS = {"small", "stream", "claude-code", "everything-on"}
 
 
 def test_bench_quick_writes_report_and_results(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--soak", "300",
+                           "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (out,) = tmp_path.iterdir()
     report = (out / "report.md").read_text()
@@ -21,13 +24,21 @@ def test_bench_quick_writes_report_and_results(tmp_path):
     for target in TARGETS:
         assert f"| {target} |" in report
         rows = [r for r in results["summary"] if r["target"] == target]
-        assert {r["scenario"] for r in rows} == {"small", "stream"}
+        assert {r["scenario"] for r in rows} == SCENARIOS
         for r in rows:
             assert isinstance(r["p50"], float) and isinstance(r["p99"], float), r
             assert r["count"] > 0 and r["errors"] == 0, r
             if target != "direct":
                 assert isinstance(r["added_p50"], float), r
-        sat = [s for s in results["saturation"] if s["target"] == target]
-        assert len(sat) == 2 and all(s["achieved_rate"] > 0 for s in sat)
-    for target in ("floor", "bifrost-tui"):
-        assert all(results["peak_rss_kb"][sc][target] > 0 for sc in ("small", "stream"))
+        assert all(s["achieved_rate"] > 0 for s in results["saturation"] if s["target"] == target)
+    for target in ("bifrost-tui", "bifrost-tui+console"):
+        assert all(results["peak_rss_kb"][sc][target] > 0 for sc in SCENARIOS)
+    # the everything-on runs really spread over the 100 keys; the console really was live
+    assert {r["keys_used"] for r in results["raw"] if r["scenario"] == "everything-on"} == {100}
+    assert results["console"] and all(" collected 0 " not in c["summary"] and "error" not in c["summary"]
+                                      for c in results["console"])
+    soak = results["soak"]
+    assert soak["count"] == 300 and not soak["aborted"] and soak["samples"][-1]["requests"] == 300
+    assert "## Targets" in report and "## Soak" in report
+    assert {t["result"] for t in results["targets"]} <= {"PASS", "**FAIL**"}
+    assert len(results["targets"]) >= 10
