@@ -10,11 +10,12 @@ import json
 import logging
 import time
 
+import orjson
 from aiohttp import web
 
 from .errors import Refusal
 from .failover import Served
-from .pipeline import GATEWAY, attribute, authenticate, route_and_forward, start_record
+from .pipeline import GATEWAY, attribute, authenticate, load_json, route_and_forward, start_record
 from .relay import relay_body, relay_stream
 from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
                                     anthropic_to_openai_response, openai_error_body, openai_request_to_anthropic)
@@ -46,7 +47,7 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
         entry = authenticate(gw, request)
         attribute(record, entry)
         try:
-            incoming = json.loads(await request.read())
+            incoming = load_json(await request.read())  # strict JSON: NaN or lone surrogates are a 400
             if not isinstance(incoming, dict):
                 raise ValueError
         except ValueError:
@@ -58,7 +59,10 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
             raise Refusal(400, f"{exc.param + ': ' if exc.param else ''}{exc.message}", param=exc.param) from None
         record.stream = bool(body.get("stream"))
         include_usage = bool((incoming.get("stream_options") or {}).get("include_usage"))
-        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        try:  # compact UTF-8, as json.dumps(ensure_ascii=False, separators=(",", ":")) wrote it
+            raw = orjson.dumps(body)
+        except TypeError:  # an integer beyond 64 bits in tool-call arguments (parsed by json): stdlib can write it
+            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         reply = await route_and_forward(request, gw, entry, body, raw, record, served)
         model = record.requested_model
         if reply.is_stream:

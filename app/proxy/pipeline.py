@@ -1,10 +1,10 @@
 """The Anthropic request path: authenticate, pick a provider, forward, relay, price, log."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 
+import orjson
 from aiohttp import web
 
 from ..core.directory import KeyEntry
@@ -34,10 +34,20 @@ def authenticate(gw: Gateway, request: web.Request) -> KeyEntry:
                        "(check ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN, or the api_key your OpenAI client sends).")
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def load_json(raw: bytes):
+    """A request body's JSON value with orjson: strict RFC 8259 UTF-8 JSON, so NaN/Infinity, lone surrogates,
+    invalid UTF-8 and nesting deeper than 1024 raise ValueError (orjson.JSONDecodeError); a leading UTF-8
+    BOM is ignored, as json.loads did. Integers beyond 64 bits come back as floats."""
+    return orjson.loads(raw[3:] if raw[:3] == UTF8_BOM else raw)
+
+
 def parse_body(raw: bytes) -> dict:
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = load_json(raw)
+    except ValueError:
         raise Refusal(400, "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise Refusal(400, "The request body must be a JSON object.")
