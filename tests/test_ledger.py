@@ -332,3 +332,49 @@ def test_load_stored_rolling_buckets():
     assert state.spent == 500
     led.roll(state, t0 + timedelta(hours=6))
     assert state.spent == 0
+
+
+@pytest.mark.parametrize("tz_name, period", [("America/New_York", "1d"), ("America/Santiago", "1d"),
+                                              ("Europe/London", "1w"), ("Asia/Kolkata", "1M"), ("UTC", "1Y")])
+def test_cached_charge_window_equals_the_computed_one_across_boundaries(tz_name, period):
+    """settle reuses the budget's current window when the arrival time is inside it; around every boundary
+    (DST days of 23 and 25 hours, a midnight that does not exist in Santiago) the key must be what the
+    calendar arithmetic gives, whichever window the budget sits in when the request settles."""
+    tz = ZoneInfo(tz_name)
+    led = Ledger(tz, INR)
+    led.set_budgets("key", "k", [Budget(inr_for(10 ** 12), period)])
+    state = led.budgets_of("key", "k")[0]
+    instants = []
+    for start in (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC),
+                  datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 12, 25, tzinfo=UTC)):
+        window = state.period.window_at(start, tz)
+        for _ in range(20):  # walk 20 windows, probing each boundary and its neighbours
+            for delta in (-1, 0, 1):
+                instants.append(window.end + timedelta(microseconds=delta))
+                instants.append(window.end + timedelta(seconds=delta))
+            window = state.period.window_at(window.end, tz)
+    instants.sort()
+    for i, at in enumerate(instants):
+        expected = state.period.window_at(at, tz).key
+        held = led.reserve([state], 1, at)
+        if i % 3 == 0:  # sometimes the budget has moved on to a later window before the request settles
+            led.roll(state, instants[min(i + 7, len(instants) - 1)])
+        assert led.settle(held, 1) == [Charge(BudgetRef("key", "k", period), expected, 1)], at
+        assert led.charge_key(state, at) == expected
+
+
+def test_charge_inside_the_current_window_does_no_calendar_arithmetic(monkeypatch):
+    led = ledger()
+    led.set_budgets("key", "k", [monthly(10_000)])
+    state = led.budgets_of("key", "k")[0]
+    held = led.reserve([state], 100, NOV)
+    assert (state.window_start, state.window_end) == (datetime(2026, 10, 31, 18, 30, tzinfo=UTC),
+                                                      datetime(2026, 11, 30, 18, 30, tzinfo=UTC))
+    calls = []
+    real = type(state.period).window_at
+    monkeypatch.setattr(type(state.period), "window_at", lambda self, now, tz: calls.append(now) or real(self, now, tz))
+    assert led.settle(held, 100) == [Charge(BudgetRef("key", "k", "1M"), "1M:2026-11", 100)]
+    assert led.charge_key(state, state.window_start) == "1M:2026-11"
+    assert calls == []
+    assert led.charge_key(state, state.window_end) == "1M:2026-12"  # the end is exclusive: computed
+    assert len(calls) == 1

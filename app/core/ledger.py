@@ -159,7 +159,10 @@ class Ledger:
     def charge_key(self, state: BudgetState, at: datetime) -> str:
         if state.ref.rolling:
             return f"rolling:{state.ref.period}:{int(at.timestamp()) // ROLLING_BUCKET_S}"
-        return state.period.window_at(at, self.tz).key
+        start, end = state.window_start, state.window_end
+        if start is not None and start <= at < end:  # nearly always: the current window, already computed
+            return state.window_key
+        return state.period.window_at(at, self.tz).key  # a request that arrived in an earlier window
 
     # -- reserve / settle ----------------------------------------------------------
     def reserve(self, states: list[BudgetState], estimate: int, now: datetime) -> Reservation | Denial:
