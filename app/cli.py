@@ -173,11 +173,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     async def with_console() -> None:
         from .tui.runner import run_with_console
-        try:
-            await run_with_console(config, before_console=start_traffic, readonly=args.readonly)
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await run_with_console(config, readonly=args.readonly,
+                               background=lambda server, stop_traffic: run_traffic(server, keys, stop_traffic))
 
     if args.headless or not sys.stdout.isatty():
         setup_logging(config, to_stderr=True)

@@ -2,8 +2,9 @@
 
     python bench/gateway_with_console.py --config gateway.yaml --port 9001
 
-Wired like the real console (app/tui/runner.py: GatewayServer, then ConsoleApp over a LocalSource on the
-same asyncio loop), but the console runs HEADLESS at 120x40 and is switched to the Requests screen, so
+Wired like the real console (app/tui/runner.py: the gateway on its own thread and loop, GatewayThread;
+the ConsoleApp on the main loop over a LocalSource whose calls run on the gateway's loop), but the console
+runs HEADLESS at 120x40 and is switched to the Requests screen, so
 its live table takes a row for every request: the worst case for the gateway sharing the loop.
 SIGTERM/SIGINT stop the console, then the gateway (in-flight requests finish, the request log drains).
 On exit it prints one line `console: ...` (rows the console collected / the table holds, screen) so
@@ -19,9 +20,9 @@ from pathlib import Path
 
 from app.cli import run, setup_logging
 from app.core.config import load_config
-from app.proxy.server import GatewayServer
+from app.proxy.server_thread import GatewayThread
 from app.service.admin import AdminService
-from app.service.console_source import LocalSource
+from app.service.console_source import LocalSource, OtherLoopSource
 from app.tui.app import ConsoleApp
 
 SIZE = (120, 40)
@@ -31,9 +32,11 @@ SCREEN = "requests"
 async def serve_with_console(config_path: Path, port: int) -> str:
     config = load_config(config_path)
     setup_logging(config, to_stderr=True)  # like `serve`: the only difference between targets is the console
-    server = GatewayServer(config, host="127.0.0.1", port=port)
-    await server.start()
-    app = ConsoleApp(LocalSource(server.gateway, AdminService(server.gateway), server.url))
+    gateway = GatewayThread(config, host="127.0.0.1", port=port)
+    await gateway.start()
+    server = gateway.server
+    app = ConsoleApp(OtherLoopSource(LocalSource(server.gateway, AdminService(server.gateway), server.url),
+                                     gateway.call))
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     summary: list[str] = []
@@ -67,7 +70,7 @@ async def serve_with_console(config_path: Path, port: int) -> str:
             await stopping.wait()
     finally:
         loop.set_task_factory(factory)
-        await server.stop()
+        await gateway.stop()
     return summary[0] if summary else _summary(app)
 
 

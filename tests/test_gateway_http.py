@@ -816,3 +816,22 @@ async def test_virtual_keys_are_never_stored(gateway):
         data = f.read_bytes()
         for secret in (VK_A, VK_B, wrong, UPSTREAM_KEY):
             assert secret.encode() not in data, f"{secret[:8]}... found in {f.name}"
+
+
+async def test_store_content_logs_bodies_but_the_live_ring_holds_none(tmp_path, mock_upstream, test_env):
+    """logging.store_content keeps prompt and response in the request log; the console's ring of recent
+    requests (up to 1,000 records) must not keep up to 1 MB bodies each in memory too."""
+    yaml_text = "logging: {store_content: true}\n" + gateway_yaml(tmp_path, mock_upstream)
+    server = GatewayServer(config_from_text(yaml_text, "test.yaml", base_dir=tmp_path), port=0)
+    await server.start()
+    try:
+        async with sdk(server) as client:
+            await client.messages.create(model=MODEL, max_tokens=100, messages=HI)
+        [row] = await log_rows(server)
+        assert json.loads(row["prompt"])["messages"] == HI
+        assert "simulated provider" in row["response"]
+        [event] = server.gateway.events.requests_since(0)
+        assert event.payload.prompt is None and event.payload.response is None
+        assert event.payload.id == row["id"] and event.payload.status == 200
+    finally:
+        await server.stop()

@@ -1,6 +1,7 @@
 """The gateway's event bus: UI-agnostic, bounded. The console and `attach` read from it; nothing here blocks."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -48,6 +49,10 @@ class EventBus:
         return event
 
     def request_done(self, record: RequestRecord) -> None:
+        """Publish a finished request without its prompt/response bodies (logging.store_content keeps up
+        to 1 MB of each in the request log; the ring of 1,000 recent requests must not hold them too)."""
+        if record.prompt is not None or record.response is not None:
+            record = dataclasses.replace(record, prompt=None, response=None)
         self.publish("request", record)
 
     @property
@@ -56,9 +61,13 @@ class EventBus:
 
     def requests_since(self, seq: int, limit: int = 1000) -> list[Event]:
         """Finished requests published after `seq` (oldest first); older ones may have left the ring."""
-        out = [e for e in reversed(self.recent_requests) if e.seq > seq][:limit] if self.recent_requests else []
+        out = []
+        for event in reversed(self.recent_requests):  # newest first: stop at the first one already seen
+            if event.seq <= seq:
+                break
+            out.append(event)
         out.reverse()
-        return out
+        return out[:limit]
 
     def events_since(self, seq: int) -> list[Event]:
         return [e for e in self.events if e.seq > seq]

@@ -82,6 +82,25 @@ class LocalSource:
             raise SourceError(str(exc)) from None
 
 
+class OtherLoopSource:
+    """A LocalSource whose gateway runs on another thread's loop (app/proxy/server_thread.py): each call
+    runs there, where the gateway's state lives, and the console awaits the result on its own loop."""
+    remote = False
+
+    def __init__(self, source: LocalSource, call):
+        self._source, self._call_there, self.listen = source, call, source.listen
+
+    def __getattr__(self, name: str):
+        method = getattr(self._source, name)
+        if not asyncio.iscoroutinefunction(method):
+            return method
+
+        async def there(*args, **kwargs):
+            return await self._call_there(method(*args, **kwargs))
+        there.__name__ = name
+        return there
+
+
 class RemoteSource:
     """The same calls against a gateway in another process (admin token required)."""
     remote = True

@@ -1,8 +1,11 @@
 """Running the console: beside an in-process gateway, or attached to one in another process.
 
-One asyncio loop runs the aiohttp gateway and the Textual app. SIGTERM stops both gracefully (no log
-row lost). SIGHUP — the SSH session dropped — detaches the console and the gateway keeps serving
-headless until SIGTERM. Nothing is printed to the terminal while the console runs: logs go to a file.
+In one process the gateway runs on its own thread and asyncio loop (app/proxy/server_thread.py) and the
+Textual app on the main thread's loop, so a repaint never holds a request up for longer than a thread
+switch; the console reads and changes the gateway only through its source, whose calls run on the
+gateway's loop. SIGTERM stops both gracefully (no log row lost). SIGHUP — the SSH session dropped —
+detaches the console and the gateway keeps serving headless until SIGTERM. Nothing is printed to the
+terminal while the console runs: logs go to a file.
 """
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ import logging
 import signal
 
 from ..core.config import Config
-from ..proxy.server import GatewayServer
+from ..proxy.server_thread import GatewayThread
 from ..service.admin import AdminService
-from ..service.console_source import LocalSource, RemoteSource
+from ..service.console_source import LocalSource, OtherLoopSource, RemoteSource
 from .app import ConsoleApp
 from .terminal import detachable_driver
 
@@ -35,13 +38,16 @@ async def run_app_safely(app: ConsoleApp) -> None:
             signal.signal(sig, signal.SIG_DFL)
 
 
-async def run_with_console(config: Config, *, host=None, port=None, readonly=False, before_console=None,
+async def run_with_console(config: Config, *, host=None, port=None, readonly=False, background=None,
                            after_start=None) -> None:
-    server = GatewayServer(config, host=host, port=port)
-    await server.start()
+    """The gateway (own thread) and the console (this loop). `background(server, stop_event)` runs on the
+    gateway's loop while it serves (the demo's traffic); `after_start(server)` is called once it listens."""
+    gateway = GatewayThread(config, host=host, port=port)
+    await gateway.start(background)
+    server = gateway.server
     if after_start:
         after_start(server)
-    source = LocalSource(server.gateway, AdminService(server.gateway), server.url)
+    source = OtherLoopSource(LocalSource(server.gateway, AdminService(server.gateway), server.url), gateway.call)
     loop = asyncio.get_running_loop()
     app = ConsoleApp(source, readonly=readonly,
                      driver_class=detachable_driver(lambda: loop.call_soon_threadsafe(terminal_lost)))
@@ -70,8 +76,6 @@ async def run_with_console(config: Config, *, host=None, port=None, readonly=Fal
     loop.add_signal_handler(signal.SIGINT, on_term)
     loop.add_signal_handler(signal.SIGHUP, on_hangup)
     try:
-        if before_console:
-            await before_console(server)
         await run_app_safely(app)
         if detached and not stop.is_set():
             await stop.wait()
@@ -79,7 +83,7 @@ async def run_with_console(config: Config, *, host=None, port=None, readonly=Fal
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         log.info("stopping: finishing in-flight requests and writing the request log")
-        await server.stop()
+        await gateway.stop()
 
 
 async def attach(url: str, admin_token: str, readonly: bool = False) -> None:

@@ -9,10 +9,9 @@ Tail semantics (toolong / k9s / memray):
 - pausing never stops collection: the app's poller keeps filling `state.requests`; on resume every
   missed row is appended (up to the row cap).
 
-Cost: each tick only the rows that arrived since the last tick are looked at and appended
-(`DataTable.add_row` per new row, cells as rich Text, into a TailTable that does not re-render the rows
-already shown); beyond ROW_CAP the oldest rows are evicted EVICT_BATCH at a time in one pass
-(`TailTable.drop_oldest`). The table is cleared and refilled only when the filter changes, on
+Cost: each tick only the rows that arrived since the last tick are looked at and appended to a
+LiveTail (a list append per row; only the visible lines are drawn, from a per-row cache); beyond ROW_CAP
+the oldest rows are evicted EVICT_BATCH at a time in one pass (`LiveTail.drop_oldest`). The table is cleared and refilled only when the filter changes, on
 the first fill, or when more than ROW_CAP rows arrive at once (a long-hidden screen, a long pause).
 """
 from __future__ import annotations
@@ -24,11 +23,10 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from ..request_detail import RequestDetail, zone
-from ..tail_table import TailTable
-from ..widgets import cursor_row_key
+from ..live_tail import LiveTail
 from .base import LiveScreen
 from .request_rows import COLUMNS, NARROW, make_matcher, row_cells
 
@@ -38,7 +36,7 @@ EVICT_BATCH = 100  # past the cap, the oldest rows go 100 at a time: eviction sh
 FILTER_DELAY = 0.15  # seconds of typing quiet before the filter applies (enter applies at once)
 
 
-class RequestTable(TailTable):
+class RequestTable(LiveTail):
     """The requests table: `end` resumes following (instead of scrolling to the last column)."""
 
     BINDINGS = [
@@ -84,8 +82,7 @@ class RequestsScreen(LiveScreen):
 
     # -- layout --------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
-        table = RequestTable(id="requests-table", cursor_type="row", zebra_stripes=True)
-        table.fixed_columns = 1
+        table = RequestTable(id="requests-table", zebra_stripes=True)
         yield table
         yield Input(placeholder="filter: key, team, model, provider, status — !text inverts; enter applies, "
                                 "esc clears", id="requests-filter")
@@ -104,7 +101,7 @@ class RequestsScreen(LiveScreen):
             self.table.add_column(label, key=key)
 
     def _clear_table(self) -> None:
-        """Empty the table and reset column widths (DataTable widths only ever grow otherwise)."""
+        """Empty the table and reset column widths (widths only ever grow otherwise)."""
         table = self.table
         self._suppress_scroll = True  # clear() jumps to the top: not the user scrolling
         try:
@@ -214,12 +211,14 @@ class RequestsScreen(LiveScreen):
         table, by_id = self.table, self._by_id
         state = self.state
         tz, money, short = zone(state.overview.get("timezone")), state.money, self._short
+        table.formatter = lambda r: row_cells(r, tz, money, short)  # run only for rows that get drawn
+        fresh = []
         for r in rows:
             rid = r.get("id") or f"seq-{r.get('seq')}"
-            if rid in by_id:
-                continue
-            by_id[rid] = r
-            table.add_row(*row_cells(r, tz, money, short), key=rid)
+            if rid not in by_id:
+                by_id[rid] = r
+                fresh.append((rid, r))
+        table.add_items(fresh)
 
     def _append(self, matched: list[dict]) -> None:
         """Append the rows (oldest first), evict the oldest beyond ROW_CAP, follow the newest."""
@@ -292,8 +291,8 @@ class RequestsScreen(LiveScreen):
             self._update_title()
             self._update_header()
 
-    @on(DataTable.RowHighlighted, "#requests-table")
-    def _on_highlight(self, event: DataTable.RowHighlighted) -> None:
+    @on(LiveTail.RowHighlighted, "#requests-table")
+    def _on_highlight(self, event: LiveTail.RowHighlighted) -> None:
         table = self.table
         if not table.row_count:
             return
@@ -382,12 +381,12 @@ class RequestsScreen(LiveScreen):
 
     # -- drill-down, copy ----------------------------------------------------------------------
     def _current_row(self) -> dict | None:
-        key = cursor_row_key(self.table)
+        key = self.table.cursor_key
         return self._by_id.get(key) if key is not None else None
 
-    @on(DataTable.RowSelected, "#requests-table")
-    def _on_selected(self, event: DataTable.RowSelected) -> None:
-        row = self._by_id.get(event.row_key.value)
+    @on(LiveTail.RowSelected, "#requests-table")
+    def _on_selected(self, event: LiveTail.RowSelected) -> None:
+        row = self._by_id.get(event.row_key)
         if row is not None:
             self.app.push_screen(RequestDetail(row, self.state))
 

@@ -1,0 +1,374 @@
+"""LiveTail: a row table for a fast live feed (the request tail), drawn with Textual's line API.
+
+Why not DataTable: a DataTable does work per row it holds (row heights, column widths, a layout pass
+on every append) and re-renders every visible cell whenever rows shift. At 500 requests/s the tail gains
+~250 rows per console tick and all visible rows are new, so that work landed on the gateway's event loop
+as 50–100 ms stalls (bench/ "console running", 2026-11-26). Here:
+
+- appending a row is a list append: no layout pass; rows added with `add_item` are turned into cells
+  (by the table's `formatter`) only when first drawn, so a burst of 250 rows formats about 40;
+- only visible lines are drawn, each from a per-row cache of segments, so a tick costs about one
+  screenful of new rows however many arrived (rows scrolled past are never drawn at all);
+- zebra striping follows the row's sequence number, not its position, so evicting old rows does not
+  repaint the rows that stay;
+- column widths grow to fit the rows drawn so far (like DataTable's auto width); only a wider cell
+  invalidates the cache.
+
+Keys: up/down, page up/down, home, `enter` selects; a click moves the cursor, a click on the cursor's
+row selects it. The first column stays put when the table scrolls sideways.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+PAD = 1  # blank cells either side of every column
+
+
+@dataclass(slots=True)
+class _Column:
+    key: str
+    label: Text
+    width: int
+
+
+class LiveTail(ScrollView, can_focus=True):
+    """Rows of rich Text cells under a fixed header; a row cursor; appends and bulk eviction are cheap."""
+
+    DEFAULT_CSS = """
+    LiveTail {
+        background: $surface;
+        color: $foreground;
+        & > .live-tail--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .live-tail--even-row { background: $surface-lighten-1 50%; }
+        & > .live-tail--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .live-tail--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        &:dark > .live-tail--even-row { background: $surface-darken-1 40%; }
+    }
+    """
+    COMPONENT_CLASSES = {"live-tail--header", "live-tail--even-row", "live-tail--cursor"}
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "select_cursor", "Select", show=False),
+    ]
+
+    class RowHighlighted(Message):
+        """The cursor moved to `cursor_row` (row `row_key`)."""
+
+        def __init__(self, tail: LiveTail, cursor_row: int, row_key: str) -> None:
+            super().__init__()
+            self.tail, self.cursor_row, self.row_key = tail, cursor_row, row_key
+
+        @property
+        def control(self) -> LiveTail:
+            return self.tail
+
+    class RowSelected(Message):
+        """`enter` (or a click on the cursor's row) on row `row_key`."""
+
+        def __init__(self, tail: LiveTail, cursor_row: int, row_key: str) -> None:
+            super().__init__()
+            self.tail, self.cursor_row, self.row_key = tail, cursor_row, row_key
+
+        @property
+        def control(self) -> LiveTail:
+            return self.tail
+
+    def __init__(self, *, formatter=None, zebra_stripes: bool = True, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.formatter = formatter  # item -> cells, for rows added with add_item
+        self.zebra_stripes = zebra_stripes
+        self._columns: list[_Column] = []
+        self._keys: list[str] = []  # row keys, oldest first
+        self._items: dict[str, object] = {}  # row key -> item (None for rows added as cells)
+        self._cells: dict[str, tuple] = {}  # row key -> cells, built on first use for items
+        self._seq: dict[str, int] = {}  # row key -> sequence number (zebra parity survives eviction)
+        self._next_seq = 0
+        self._cursor = 0
+        self._lines: dict[tuple[str, bool], list[Segment]] = {}  # (row key, under cursor) -> segments
+        self._styles: dict[str, Style] | None = None  # component styles, resolved once per paint
+
+    # -- columns and rows ----------------------------------------------------------------------
+    def add_column(self, label: str, *, key: str | None = None) -> str:
+        text = Text(label)
+        self._columns.append(_Column(key or label, text, text.cell_len))
+        self._changed(widths=True)
+        return key or label
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.key for c in self._columns]
+
+    def add_row(self, *cells, key: str) -> str:
+        """Append a row of cells (rich Text or str). A key already present raises ValueError."""
+        self._append(key, None)
+        self._cells[key] = tuple(c if isinstance(c, Text) else Text(str(c)) for c in cells)
+        self._changed(widths=self._fit(self._cells[key]))
+        return key
+
+    def add_item(self, key: str, item: object) -> str:
+        """Append a row whose cells `formatter(item)` makes when the row is first drawn or read."""
+        self._append(key, item)
+        self._changed()
+        return key
+
+    def add_items(self, pairs) -> None:
+        """`add_item` for many (key, item) pairs, with one size update and one refresh."""
+        for key, item in pairs:
+            self._append(key, item)
+        self._changed()
+
+    def _append(self, key: str, item: object) -> None:
+        if key in self._items:
+            raise ValueError(f"duplicate row key {key!r}")
+        self._keys.append(key)
+        self._items[key] = item
+        self._seq[key] = self._next_seq
+        self._next_seq += 1
+
+    def _fit(self, cells: tuple) -> bool:
+        """Widen columns to fit `cells`; True if any grew."""
+        wider = False
+        for column, cell in zip(self._columns, cells):
+            width = cell.cell_len
+            if width > column.width:
+                column.width, wider = width, True
+        return wider
+
+    def _row_cells(self, key: str) -> tuple:
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = self._cells[key] = tuple(self.formatter(self._items[key]))
+            if self._fit(cells):
+                self._lines.clear()
+                self._changed()  # lines drawn before this one were narrower: draw again
+        return cells
+
+    def drop_oldest(self, n: int) -> None:
+        """Remove the first `n` rows in one pass (the cursor keeps pointing at the same row if it stays)."""
+        n = min(n, len(self._keys))
+        if n <= 0:
+            return
+        for key in self._keys[:n]:
+            del self._items[key], self._seq[key]
+            self._cells.pop(key, None)
+            self._lines.pop((key, False), None)
+            self._lines.pop((key, True), None)
+        del self._keys[:n]
+        self._cursor = max(0, self._cursor - n)
+        self._changed()
+
+    def clear(self, columns: bool = False) -> None:
+        self._keys.clear()
+        self._items.clear()
+        self._cells.clear()
+        self._seq.clear()
+        self._cursor = 0
+        if columns:
+            self._columns.clear()
+        self._changed(widths=True)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+
+    @property
+    def row_count(self) -> int:
+        return len(self._keys)
+
+    def row_key_at(self, index: int) -> str:
+        return self._keys[index]
+
+    def get_row(self, key: str) -> tuple:
+        if key not in self._items:
+            raise KeyError(key)
+        return self._row_cells(key)
+
+    def get_row_at(self, index: int) -> tuple:
+        return self._row_cells(self._keys[index])
+
+    def get_item(self, key: str) -> object:
+        return self._items[key]
+
+    def get_row_index(self, key: str) -> int:
+        if key not in self._seq:
+            raise KeyError(key)
+        return self._seq[key] - self._seq[self._keys[0]]  # rows are in sequence order, without gaps
+
+    # -- cursor --------------------------------------------------------------------------------
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self._keys[self._cursor] if self._keys else None
+
+    def move_cursor(self, *, row: int, animate: bool = False) -> None:
+        if not self._keys:
+            return
+        row = max(0, min(row, len(self._keys) - 1))
+        old, self._cursor = self._cursor, row
+        if old < len(self._keys):
+            self._refresh_row(old)
+        self._refresh_row(row)
+        self._scroll_to_row(row, animate)
+        self.post_message(self.RowHighlighted(self, row, self._keys[row]))
+
+    def _scroll_to_row(self, row: int, animate: bool) -> None:
+        if not self.size.height:  # not laid out yet: once it is, on_resize brings the cursor into view
+            return
+        body = max(1, self.scrollable_content_region.height - 1)  # lines below the header
+        top = int(self.scroll_y)
+        if row < top:
+            self.scroll_to(y=row, animate=animate, immediate=not animate, force=True)
+        elif row >= top + body:
+            self.scroll_to(y=row - body + 1, animate=animate, immediate=not animate, force=True)
+
+    def on_resize(self) -> None:
+        if self._keys:
+            self._scroll_to_row(min(self._cursor, len(self._keys) - 1), False)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self._cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self._cursor - max(1, self.scrollable_content_region.height - 2))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self._cursor + max(1, self.scrollable_content_region.height - 2))
+
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=len(self._keys) - 1)
+
+    def action_select_cursor(self) -> None:
+        if self._keys:
+            self.post_message(self.RowSelected(self, self._cursor, self._keys[self._cursor]))
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if row >= len(self._keys):
+            return
+        if row == self._cursor:
+            self.action_select_cursor()
+        else:
+            self.move_cursor(row=row)
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _changed(self, widths: bool = False) -> None:
+        if widths:
+            self._lines.clear()
+        total = sum(c.width + 2 * PAD for c in self._columns)
+        self.virtual_size = Size(total, len(self._keys) + 1)  # +1: the header line
+        self.refresh()
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - int(self.scroll_y) + 1
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._styles = {name: self.get_component_rich_style(name) for name in self.COMPONENT_CLASSES}
+        self._styles["base"] = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._styles = None
+
+    def render_line(self, y: int) -> Strip:
+        styles = self._styles or {"base": self.rich_style}
+        width = self.scrollable_content_region.width
+        if y == 0:
+            segments = self._draw(None, [c.label for c in self._columns], styles["base"]
+                                  + styles.get("live-tail--header", Style()))
+        else:
+            index = int(self.scroll_y) + y - 1
+            if index >= len(self._keys):
+                return Strip.blank(width, styles["base"])
+            key = self._keys[index]
+            under_cursor = index == self._cursor
+            cached = self._lines.get((key, under_cursor))
+            if cached is None:
+                style = styles["base"]
+                if self.zebra_stripes and self._seq[key] % 2:
+                    style += styles.get("live-tail--even-row", Style())
+                if under_cursor:
+                    style += styles.get("live-tail--cursor", Style())
+                cells = self._row_cells(key)
+                cached = self._lines[(key, under_cursor)] = self._draw(key, cells, style)
+            segments = cached
+        return self._crop(segments, width, styles["base"])
+
+    def _draw(self, key: str | None, cells, style: Style) -> list[Segment]:
+        """One full-width line: every column padded to its width, cells' own styles over `style`."""
+        out: list[Segment] = []
+        blank = " " * PAD
+        for column, cell in zip(self._columns, cells):
+            out.append(Segment(blank, style))
+            plain, width = cell.plain, column.width
+            length = cell.cell_len
+            if length > width:  # cannot happen for rows (widths grow); kept for safety
+                cell = cell.copy()
+                cell.truncate(width, overflow="ellipsis")
+                plain, length = cell.plain, cell.cell_len
+            gap = width - length
+            if cell.justify == "right":
+                out.append(Segment(" " * gap, style))
+                gap = 0
+            if cell.spans:
+                for seg in cell.render(_CONSOLE):
+                    out.append(Segment(seg.text, style + seg.style if seg.style else style))
+            else:
+                cell_style = cell.style
+                if cell_style:
+                    cell_style = style + (Style.parse(cell_style) if isinstance(cell_style, str) else cell_style)
+                else:
+                    cell_style = style
+                out.append(Segment(plain, cell_style))
+            out.append(Segment(" " * (gap + PAD), style))
+        return out
+
+    def _crop(self, segments: list[Segment], width: int, base: Style) -> Strip:
+        """Keep the first column fixed and scroll the others by scroll_x; pad to the width."""
+        strip = Strip(segments)
+        scroll_x = int(self.scroll_x)
+        if scroll_x and self._columns:
+            fixed = self._columns[0].width + 2 * PAD
+            strip = Strip.join([strip.crop(0, fixed), strip.crop(fixed + scroll_x, strip.cell_length)])
+        return strip.adjust_cell_length(width, base)
+
+
+_CONSOLE = Console(width=10_000, color_system=None, force_terminal=False, legacy_windows=False)  # for Text.render
