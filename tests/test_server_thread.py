@@ -1,0 +1,80 @@
+"""The gateway on its own thread and loop (the console's process): start, serve, background, stop."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+import threading
+
+import aiohttp
+import pytest
+
+from app.core.config import config_from_text
+from app.proxy.server_thread import GatewayThread
+from app.service.admin import AdminService
+from app.service.console_source import LocalSource, OtherLoopSource
+from conftest import VK_A, gateway_yaml
+
+
+def make_config(tmp_path):
+    return config_from_text(gateway_yaml(tmp_path), "test.yaml", base_dir=tmp_path)
+
+
+async def test_serves_from_its_own_thread_and_stops_gracefully(tmp_path, test_env):
+    seen: dict = {}
+
+    async def background(server, stop):
+        seen["thread"] = threading.current_thread().name
+        await stop.wait()
+        seen["stopped"] = True
+
+    gateway = GatewayThread(make_config(tmp_path), port=0)
+    await gateway.start(background)
+    try:
+        assert gateway.loop is not asyncio.get_running_loop()
+        async with aiohttp.ClientSession() as session:
+            async with session.post(gateway.url + "/anthropic/v1/messages", headers={"x-api-key": VK_A},
+                                    json={"model": "claude-haiku-4-5", "max_tokens": 20,
+                                          "messages": [{"role": "user", "content": "hi"}]}) as resp:
+                assert resp.status == 200, await resp.text()
+        source = OtherLoopSource(LocalSource(gateway.server.gateway, AdminService(gateway.server.gateway)),
+                                 gateway.call)
+        seq, rows = await source.requests_since(0)
+        assert [r["key"] for r in rows] == ["dev-a"] and seq >= 1
+        assert seen["thread"] == "bifrost-gateway"
+    finally:
+        await gateway.stop()
+    assert seen.get("stopped") is True  # the background task was told to stop before the server
+    assert not gateway._thread.is_alive() and gateway.loop.is_closed()
+    db = gateway.server.config.sqlite_path
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from request_log").fetchone()[0] == 1  # the log drained
+
+
+async def test_a_listen_error_is_raised_by_start_and_ends_the_thread(tmp_path, test_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        gateway = GatewayThread(make_config(tmp_path), host="127.0.0.1", port=port)
+        with pytest.raises(OSError):
+            await gateway.start()
+    assert not gateway._thread.is_alive()
+
+
+async def test_source_calls_run_on_the_gateway_thread(tmp_path, test_env):
+    gateway = GatewayThread(make_config(tmp_path), port=0)
+    await gateway.start()
+    try:
+        local = LocalSource(gateway.server.gateway, AdminService(gateway.server.gateway))
+        threads = []
+        real = local.overview
+
+        async def overview():
+            threads.append(threading.current_thread().name)
+            return await real()
+        local.overview = overview
+        data = await OtherLoopSource(local, gateway.call).overview()
+        assert "summary" in data and threads == ["bifrost-gateway"]
+    finally:
+        await gateway.stop()
