@@ -20,6 +20,7 @@ from pathlib import Path
 
 from app.cli import run, setup_logging
 from app.core.config import load_config
+from app.proxy.heap import settle_after_startup
 from app.proxy.server_thread import GatewayThread
 from app.service.admin import AdminService
 from app.service.console_source import LocalSource, OtherLoopSource
@@ -49,6 +50,7 @@ async def serve_with_console(config_path: Path, port: int) -> str:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_term)
+    settle_after_startup()  # as app/tui/runner.py does
     factory = loop.get_task_factory()  # Textual may swap it (3.12+); put it back like runner.run_app_safely
     console = asyncio.create_task(app.run_async(headless=True, size=SIZE))
     try:

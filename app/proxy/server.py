@@ -12,6 +12,7 @@ from pathlib import Path
 from ..core.config import Config, load_config
 from ..core.config_source import ConfigError
 from .gateway import Gateway
+from .heap import settle_after_startup
 from .admin_routes import LIVE
 from .routes import build_app
 
@@ -63,6 +64,7 @@ class GatewayServer:
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload_from_file()))
         await self.start()
+        settle_after_startup()
         if on_ready:
             on_ready(self)
         try:

@@ -14,6 +14,7 @@ import logging
 import signal
 
 from ..core.config import Config
+from ..proxy.heap import settle_after_startup
 from ..proxy.server_thread import GatewayThread
 from ..service.admin import AdminService
 from ..service.console_source import LocalSource, OtherLoopSource, RemoteSource
@@ -75,6 +76,7 @@ async def run_with_console(config: Config, *, host=None, port=None, readonly=Fal
     loop.add_signal_handler(signal.SIGTERM, on_term)
     loop.add_signal_handler(signal.SIGINT, on_term)
     loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    settle_after_startup()
     try:
         await run_app_safely(app)
         if detached and not stop.is_set():

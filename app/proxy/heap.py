@@ -1,0 +1,28 @@
+"""Garbage-collector settings for the long-running gateway process.
+
+CPython's cyclic collector stops every thread while it runs. Measured with the benchmark at 500
+requests/s (gateway + console, default thresholds): ~50 young collections a second and full collections
+of up to 88 ms, which is what the slowest requests waited for. After startup everything alive
+(modules, config, pricing, the console's classes) is frozen, so full collections skip it, and the young
+generation is collected after YOUNG_THRESHOLD net allocations instead of 700 and the older ones more
+rarely (with the defaults, middle-generation collections took up to 16 ms; with these, 1 ms).
+Reference counting still frees almost everything at once; the collector only hunts cycles, and the
+benchmark's RSS soak (200,000 requests) checks that memory stays flat.
+"""
+from __future__ import annotations
+
+import gc
+import os
+
+YOUNG_THRESHOLD = 10_000  # net container allocations between young collections (CPython default 700)
+OLDER_THRESHOLD = 50  # young collections between middle-generation ones (default 10)
+OLDEST_THRESHOLD = 100  # middle collections between full ones (default 10)
+
+
+def settle_after_startup() -> None:
+    """Call once the gateway (and console) are up. BIFROST_GC=default leaves the collector alone."""
+    if os.environ.get("BIFROST_GC") == "default":
+        return
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, OLDER_THRESHOLD, OLDEST_THRESHOLD)
