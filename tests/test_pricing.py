@@ -238,3 +238,35 @@ def test_prices_are_exact_decimals(tmp_path):
     assert t.lookup("tenth").rates.input == Decimal("0.1")  # not 0.1000000000000000055...
     # 10_000_000 * 0.1 = 1_000_000 exactly
     assert t.cost("tenth", Usage(input_tokens=10_000_000)).total_micro_usd == 1_000_000
+
+
+def _decimal_cost(price, usage: Usage) -> Cost:
+    """The reference: Decimal products at 60 digits, each part and the total rounded half-even once."""
+    from decimal import ROUND_HALF_EVEN, Context, localcontext
+    long = price.long_context is not None and usage.total_input_tokens > price.long_context_above
+    r = price.long_context if long else price.rates
+    with localcontext(Context(prec=60)):
+        parts = (Decimal(usage.input_tokens) * r.input, Decimal(usage.output_tokens) * r.output,
+                 Decimal(usage.cache_read_tokens) * r.cache_read,
+                 Decimal(usage.cache_write_5m_tokens) * r.cache_write_5m
+                 + Decimal(usage.cache_write_1h_tokens) * r.cache_write_1h)
+        total = sum(parts, Decimal(0))
+    rnd = lambda v: int(v.to_integral_value(ROUND_HALF_EVEN))  # noqa: E731
+    return Cost(*(rnd(p) for p in parts), total_micro_usd=rnd(total), long_context=long)
+
+
+def test_integer_costs_equal_decimal_arithmetic(tmp_path):
+    """cost() works in integers over a power of ten; it must equal exact Decimal arithmetic everywhere."""
+    import random
+    odd = write(tmp_path, "models:\n"
+                "  odd: {input: 0.0375, output: 1E+2, cache_read: 0.003, cache_write_5m: 3.75, cache_write_1h: 7}\n"
+                "  half: {input: 0.5, output: 0.25, cache_read: 0.05}\n"
+                "  tiny: {input: 0.000001, output: 123456.789012}\n"
+                "  free: {input: 0, output: 0}\n")
+    rng = random.Random(11)
+    for table in (PriceTable.load(), PriceTable.load(odd)):
+        for price in table.models():
+            for _ in range(300):
+                top = rng.choice((3, 100, 5_000, 400_000, 10 ** 9))
+                usage = Usage(*(rng.randint(0, top) for _ in range(5)))
+                assert table.cost(price.name, usage) == _decimal_cost(price, usage), (price.name, usage)

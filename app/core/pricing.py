@@ -1,12 +1,13 @@
 """Model prices (USD per million tokens == micro-USD per token) and exact request costs.
 
-Pure: Decimal only, never float arithmetic. An unknown model has no price (``None``), never zero.
+Pure: prices are exact Decimals, costs exact integer arithmetic over them (never float). An unknown model
+has no price (``None``), never zero.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ _DATED = re.compile(r"^(?P<base>.+)-\d{8}$")
 _SUFFIX = re.compile(r"(\[[^\[\]]*\]|-latest)$")  # "[1m]"-style context suffix, or "-latest"
 _BEDROCK = re.compile(r"^(?:[a-z]{2,10}\.)?anthropic\.(?P<id>.+?)(?:-v\d+(?::\d+)?)?$")
 _MEMO_LIMIT = 4096
-_EXACT = Context(prec=60)  # token counts x rates stay exact whatever the ambient decimal context
 
 
 class PricingError(ValueError):
@@ -36,6 +36,18 @@ class Rates:
     cache_write_5m: Decimal
     cache_write_1h: Decimal
     cache_read: Decimal
+    # The same rates as integers over one power of ten (scale, (input, output, cache_read, 5m, 1h)):
+    # exact integer arithmetic for the request path, no Decimal context per request.
+    scaled: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rates = (self.input, self.output, self.cache_read, self.cache_write_5m, self.cache_write_1h)
+        parts = []
+        for rate in rates:
+            sign, digits, exponent = Decimal(rate).as_tuple()
+            parts.append(((-1) ** sign * int("".join(map(str, digits)) or "0"), exponent))
+        places = max(0, *(-exponent for _, exponent in parts))
+        object.__setattr__(self, "scaled", (10 ** places, tuple(n * 10 ** (places + e) for n, e in parts)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +70,13 @@ class Cost:
     long_context: bool
 
 
-def _round(value: Decimal) -> int:
-    return int(value.to_integral_value(ROUND_HALF_EVEN))
+def _round_scaled(value: int, scale: int) -> int:
+    """value / scale rounded half-even, exactly (Decimal.to_integral_value(ROUND_HALF_EVEN) of the quotient)."""
+    quotient, remainder = divmod(value, scale)
+    twice = 2 * remainder
+    if twice > scale or (twice == scale and quotient & 1):
+        quotient += 1
+    return quotient
 
 
 def _price(value: Any, where: str) -> Decimal:
@@ -192,17 +209,13 @@ class PriceTable:
         if price is None:
             return None
         long = price.long_context is not None and usage.total_input_tokens > price.long_context_above
-        r = price.long_context if long else price.rates
-        with localcontext(_EXACT):
-            parts = (
-                Decimal(usage.input_tokens) * r.input,
-                Decimal(usage.output_tokens) * r.output,
-                Decimal(usage.cache_read_tokens) * r.cache_read,
-                Decimal(usage.cache_write_5m_tokens) * r.cache_write_5m
-                + Decimal(usage.cache_write_1h_tokens) * r.cache_write_1h,
-            )
-            total = sum(parts, Decimal(0))
-        return Cost(*(_round(p) for p in parts), total_micro_usd=_round(total), long_context=long)
+        scale, (rate_in, rate_out, rate_read, rate_5m, rate_1h) = (price.long_context if long else price.rates).scaled
+        inp = usage.input_tokens * rate_in  # exact: integers over `scale`, as Decimal(tokens) * rate was
+        out = usage.output_tokens * rate_out
+        read = usage.cache_read_tokens * rate_read
+        write = usage.cache_write_5m_tokens * rate_5m + usage.cache_write_1h_tokens * rate_1h
+        return Cost(_round_scaled(inp, scale), _round_scaled(out, scale), _round_scaled(read, scale),
+                    _round_scaled(write, scale), _round_scaled(inp + out + read + write, scale), long)
 
     def models(self, provider: str | None = None) -> list[ModelPrice]:
         return [p for p in self._prices.values() if provider is None or p.provider == provider]
