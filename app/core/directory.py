@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .config import Config, Customer, Team, VirtualKey
 from .keys import hash_key, hashes_equal
 from .secrets import SecretError
+
+
+MEMO_LIMIT = 1024  # distinct model names remembered per key (model names come from clients: bounded)
 
 
 @dataclass(slots=True)
@@ -15,6 +18,7 @@ class KeyEntry:
     key_hash: str
     team: Team | None
     customer: Customer | None
+    _allowed: tuple = field(default=(None, None), repr=False, compare=False)  # (patterns, {model: bool})
 
     @property
     def name(self) -> str:
@@ -22,7 +26,19 @@ class KeyEntry:
 
     def allows(self, model: str) -> bool:
         patterns = self.spec.allowed_models
-        return patterns is None or any(fnmatch.fnmatchcase(model, p) for p in patterns)
+        if patterns is None:
+            return True
+        owner, memo = self._allowed
+        if owner is not patterns:  # first call, or the key's allowed_models were replaced
+            memo = {}
+            self._allowed = (patterns, memo)
+        allowed = memo.get(model)
+        if allowed is None:
+            allowed = any(fnmatch.fnmatchcase(model, p) for p in patterns)
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[model] = allowed
+        return allowed
 
 
 class Directory:

@@ -13,9 +13,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .records import RequestRecord
+from .windows import parse_period
 
 LATENCY_RING = 2000
 MINUTES_KEPT = 24 * 60
+_DAY = parse_period("1d", False)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -63,6 +65,7 @@ class LiveStats:
         self.total_requests = 0
         self.total_errors = 0
         self._day_key = self._month_key = ""
+        self._day_from = self._day_until = 0.0  # epoch seconds of the local day the keys above belong to
         self.loop_lag_ms = 0.0
 
     # -- feeding ----------------------------------------------------------------------
@@ -112,7 +115,12 @@ class LiveStats:
                 table[name] = table.get(name, 0) + cost
 
     def _roll_calendar(self) -> None:
-        local = datetime.now(self.tz)
+        now = time.time()
+        if self._day_from <= now < self._day_until:  # nearly always: still the same local day
+            return
+        local = datetime.fromtimestamp(now, self.tz)
+        today = _DAY.window_at(local, self.tz)  # local midnight to midnight, DST-aware
+        self._day_from, self._day_until = today.start.timestamp(), today.end.timestamp()
         day, month = local.strftime("%Y-%m-%d"), local.strftime("%Y-%m")
         if month != self._month_key:
             self._month_key = month

@@ -66,7 +66,9 @@ class RateLimiter:
         """Check every scope first, then count the request in all of them (all or nothing)."""
         scopes = []
         for scope_id, limit in limits:
-            scope = self.scopes.setdefault(scope_id, _Scope())
+            scope = self.scopes.get(scope_id)
+            if scope is None:  # (setdefault would build a throw-away _Scope with two deques every time)
+                scope = self.scopes[scope_id] = _Scope()
             scope.expire(now)
             throttle = self._check(scope_id, scope, limit, tokens, now)
             if throttle:

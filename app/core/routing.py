@@ -9,6 +9,7 @@ import fnmatch
 import random
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from .config import RoutingRule, Target
 
@@ -21,11 +22,11 @@ class RequestFacts:
     images: bool
     thinking: bool
     messages: int
-    headers: dict[str, str]  # lower-case names
+    headers: Mapping[str, str]  # read with .get(lower-case name, default) only
     budget_used_pct: float = 0.0  # the key's most-used budget
 
     @classmethod
-    def of(cls, body: dict, input_tokens: int, headers: dict[str, str], budget_used_pct: float = 0.0) -> "RequestFacts":
+    def of(cls, body: dict, input_tokens: int, headers: Mapping[str, str], budget_used_pct: float = 0.0) -> "RequestFacts":
         messages = body.get("messages") or []
         thinking = body.get("thinking")
         return cls(model=str(body.get("model")), input_tokens=input_tokens, tools=bool(body.get("tools")),
@@ -46,19 +47,30 @@ def _has_images(messages: list) -> bool:
 
 
 def matches(when: dict, f: RequestFacts) -> bool:
-    checks = (
-        ("model", lambda v: fnmatch.fnmatchcase(f.model, v)),
-        ("min_input_tokens", lambda v: f.input_tokens >= v),
-        ("max_input_tokens", lambda v: f.input_tokens <= v),
-        ("tools", lambda v: f.tools == v),
-        ("images", lambda v: f.images == v),
-        ("thinking", lambda v: f.thinking == v),
-        ("min_messages", lambda v: f.messages >= v),
-        ("max_messages", lambda v: f.messages <= v),
-        ("budget_used_pct_above", lambda v: f.budget_used_pct > float(v)),
-        ("header", lambda v: all(fnmatch.fnmatchcase(f.headers.get(str(k).lower(), ""), str(g)) for k, g in v.items())),
-    )
-    return all(test(when[name]) for name, test in checks if name in when)
+    """Every condition present in `when` holds (tested in this order; unknown names are ignored)."""
+    if not when:
+        return True
+    if "model" in when and not fnmatch.fnmatchcase(f.model, when["model"]):
+        return False
+    if "min_input_tokens" in when and not f.input_tokens >= when["min_input_tokens"]:
+        return False
+    if "max_input_tokens" in when and not f.input_tokens <= when["max_input_tokens"]:
+        return False
+    if "tools" in when and not f.tools == when["tools"]:
+        return False
+    if "images" in when and not f.images == when["images"]:
+        return False
+    if "thinking" in when and not f.thinking == when["thinking"]:
+        return False
+    if "min_messages" in when and not f.messages >= when["min_messages"]:
+        return False
+    if "max_messages" in when and not f.messages <= when["max_messages"]:
+        return False
+    if "budget_used_pct_above" in when and not f.budget_used_pct > float(when["budget_used_pct_above"]):
+        return False
+    if "header" in when:
+        return all(fnmatch.fnmatchcase(f.headers.get(str(k).lower(), ""), str(g)) for k, g in when["header"].items())
+    return True
 
 
 @dataclass(slots=True)

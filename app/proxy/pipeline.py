@@ -57,6 +57,20 @@ def parse_body(raw: bytes) -> dict:
     return body
 
 
+class LastValueHeaders:
+    """The request's headers as routing reads them (`get(lower-case name, default)`), the last line winning
+    for a repeated header, without copying every header of every request into a dict."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self, headers) -> None:
+        self.headers = headers
+
+    def get(self, name: str, default=None):
+        values = self.headers.getall(name, None)
+        return values[-1] if values else default
+
+
 def start_record(request: web.Request, path: str) -> RequestRecord:
     headers = request.headers
     return RequestRecord(id=new_request_id(), ts=RequestRecord.now_utc(), path=path,
@@ -117,8 +131,7 @@ async def route_and_forward(request: web.Request, gw: Gateway, entry: KeyEntry, 
     if isinstance(permit, Refused):
         raise Refusal.of(permit)
     served.permit = permit
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    facts = RequestFacts.of(body, input_tokens, headers, gw.governor.used_pct(entry, record.ts))
+    facts = RequestFacts.of(body, input_tokens, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
     plan = gw.planner.plan(entry, facts, record.session_id)
     if not plan:
         raise Refusal(404, f"No available provider of this gateway serves model {model!r}.", "not_found_error")

@@ -6,6 +6,7 @@ import json
 import time
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from ..core.records import RequestRecord
@@ -18,6 +19,15 @@ USAGE_EVENTS = frozenset((b"message_start", b"message_delta", b"message_stop", b
 CONTENT_CAP = 1_000_000  # bytes of prompt/response kept when logging.store_content is on
 
 
+def loads_upstream(data: bytes):
+    """An upstream JSON document: orjson, and the stdlib for what orjson refuses but json accepts (NaN,
+    a BOM...), so usage is never lost to strictness. ValueError when neither can read it."""
+    try:
+        return orjson.loads(data)
+    except ValueError:
+        return json.loads(data)
+
+
 def relay_body(reply: UpstreamReply, record: RequestRecord, transform=None, transform_error=None) -> web.Response:
     """`transform(message dict) -> dict` and `transform_error(status, body) -> bytes` re-shape for the client."""
     record.status = reply.status
@@ -25,7 +35,7 @@ def relay_body(reply: UpstreamReply, record: RequestRecord, transform=None, tran
     data = None
     if body[:1] == b"{":
         try:
-            data = json.loads(body)
+            data = loads_upstream(body)
         except ValueError:
             data = None
     if reply.status == 200 and isinstance(data, dict):
@@ -67,7 +77,7 @@ async def relay_stream(request: web.Request, reply: UpstreamReply, record: Reque
                 kept_size += len(chunk)
             for event, data in scanner.feed(chunk):
                 try:
-                    usage.on_event(event, json.loads(data))
+                    usage.on_event(event, loads_upstream(data))
                 except ValueError:
                     pass
         if not usage.seen_message_stop and usage.error_type is None:

@@ -6,6 +6,8 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+import orjson
+
 from ..core.records import RequestRecord
 from .schema import FAILOVER_SCHEMA, LATER_COLUMNS, LOG_COLUMNS, SCHEMA
 
@@ -13,7 +15,19 @@ INSERT_SQL = f"INSERT INTO request_log ({', '.join(LOG_COLUMNS)}) VALUES ({', '.
 
 
 def iso_utc(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2026-11-26T23:14:57.123456Z`` (microseconds always; the log's ts column sorts as text)."""
+    utc = ts.astimezone(timezone.utc)
+    if utc.year < 1000:  # strftime's unpadded %Y, kept for such years
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # same text as the strftime, half the time
+
+
+def _attempts_json(attempts: list) -> str:
+    """Compact JSON of the attempt notes (orjson; UTF-8 rather than \\u escapes, same values)."""
+    try:
+        return orjson.dumps(attempts).decode()
+    except TypeError:  # something orjson does not serialise: the stdlib's text
+        return json.dumps(attempts, separators=(",", ":"))
 
 
 def record_to_row(r: RequestRecord) -> tuple:
@@ -24,7 +38,7 @@ def record_to_row(r: RequestRecord) -> tuple:
         u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens,
         r.cost_micro_usd, int(r.priced), round(r.latency_ms, 3), None if r.ttft_ms is None else round(r.ttft_ms, 3),
         r.user_agent, r.session_id, r.prompt, r.response, r.rule,
-        json.dumps(r.attempts, separators=(",", ":")) if r.attempts else None, r.requested_cost_micro_usd,
+        _attempts_json(r.attempts) if r.attempts else None, r.requested_cost_micro_usd,
     )
 
 
