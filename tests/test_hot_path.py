@@ -110,3 +110,46 @@ def test_memoised_model_globs_follow_replaced_patterns():
     for i in range(3000):  # bounded memo
         assert entry.allows(f"m-{i}")
     assert len(entry._allowed[1]) <= 1024
+
+
+async def test_log_writer_sums_charges_per_counter_and_keeps_them_on_failure(tmp_path):
+    from app.core.ledger import BudgetRef, Charge
+    from app.store.log_writer import RequestLogWriter
+    from app.store.schema import SCHEMA
+
+    writer = RequestLogWriter(tmp_path / "log.db", interval=3600)
+    await writer.open()
+    key, team = BudgetRef("key", "k", "1M"), BudgetRef("team", "t", "1d")
+
+    def record(i: int, amount: int) -> RequestRecord:
+        r = _record(amount)
+        r.id = f"req_{i}"
+        r.charges = [Charge(key, "1M:2026-11", amount), Charge(team, "1d:2026-11-26", amount),
+                     Charge(key, "1M:2026-10", 1)]  # a late request from the month before
+        return r
+
+    async def counters() -> dict:
+        async with writer.db.execute("SELECT level, window_key, spent_micro_usd FROM budget_counters") as cur:
+            return {(level, window): spent for level, window, spent in await cur.fetchall()}
+
+    writer.put(record(1, 100))
+    writer.put(record(2, 20))
+    assert len(writer.pending_charges) == 3
+    await writer.flush()
+    assert await counters() == {("key", "1M:2026-11"): 120, ("team", "1d:2026-11-26"): 120, ("key", "1M:2026-10"): 2}
+
+    writer.put(record(3, 5))
+    await writer.db.execute("DROP TABLE request_log")  # the next write fails: rows and charges are kept
+    try:
+        await writer.flush()
+    except Exception:
+        pass
+    else:
+        raise AssertionError("the flush should have failed")
+    writer.put(record(4, 7))  # arrives while the failed batch waits for its retry
+    await writer.db.executescript(SCHEMA)
+    await writer.flush()
+    assert await counters() == {("key", "1M:2026-11"): 132, ("team", "1d:2026-11-26"): 132, ("key", "1M:2026-10"): 4}
+    async with writer.db.execute("SELECT id FROM request_log ORDER BY id") as cur:
+        assert [row[0] for row in await cur.fetchall()] == ["req_3", "req_4"]
+    await writer.close()

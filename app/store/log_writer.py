@@ -25,7 +25,10 @@ class RequestLogWriter:
         self.interval = interval
         self.batch = batch
         self.pending: list[tuple] = []
-        self.pending_charges: list[tuple] = []
+        # Settled spend waiting for the same transaction, summed per counter row: (level, entity, period,
+        # window_key) -> micro-USD. The upsert adds, so one row per counter and batch is the same as one per
+        # charge (8 per request with everything on), at a fraction of the SQLite work.
+        self.pending_charges: dict[tuple, int] = {}
         self.pending_events: list[tuple] = []
         self.written = 0
         self._db: aiosqlite.Connection | None = None
@@ -53,8 +56,10 @@ class RequestLogWriter:
 
     def put(self, record: RequestRecord) -> None:
         self.pending.append(record_to_row(record))
+        charges = self.pending_charges
         for c in record.charges:
-            self.pending_charges.append((c.ref.level, c.ref.entity, c.ref.period, c.window_key, c.amount))
+            row = (c.ref.level, c.ref.entity, c.ref.period, c.window_key)
+            charges[row] = charges.get(row, 0) + c.amount
         if len(self.pending) >= self.batch:
             self._wake.set()
 
@@ -68,18 +73,20 @@ class RequestLogWriter:
     async def _flush_locked(self) -> None:
         while self.pending or self.pending_charges or self.pending_events:
             rows, self.pending = self.pending, []
-            charges, self.pending_charges = self.pending_charges, []
+            charges, self.pending_charges = self.pending_charges, {}
             events, self.pending_events = self.pending_events, []
             try:  # log rows and the spend they caused land together or not at all
                 await self.db.executemany(INSERT_SQL, rows)
-                await self.db.executemany(COUNTER_UPSERT_SQL, charges)
+                await self.db.executemany(COUNTER_UPSERT_SQL, [(*row, amount) for row, amount in charges.items()])
                 await self.db.executemany(FAILOVER_INSERT_SQL, events)
                 await self.db.commit()
                 self.written += len(rows)
             except Exception:
                 await self.db.rollback()
                 self.pending[:0] = rows  # keep them, in order; retried on the next tick
-                self.pending_charges[:0] = charges
+                for row, amount in self.pending_charges.items():  # charges put meanwhile join the kept ones
+                    charges[row] = charges.get(row, 0) + amount
+                self.pending_charges = charges
                 self.pending_events[:0] = events
                 raise
 
