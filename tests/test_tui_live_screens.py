@@ -454,6 +454,36 @@ async def test_every_screen_renders_without_exceptions(size):
     assert app.return_code in (None, 0)
 
 
+# -- a failing fetch -------------------------------------------------------------------------------
+
+async def test_a_failing_view_does_not_stop_the_request_tail():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+
+        async def broken_budgets():
+            raise ArithmeticError("overflow in burn rate")
+        fake.budgets = broken_budgets
+        app._slow_tick = 0.0  # the budgets fetch is due on this tick
+        fake.add_requests(3, key="zoe")
+        await poll(app, pilot)
+        assert screen.table.row_count == 13  # the tail kept going
+        assert app.state.connected and app.state.error == "budgets: overflow in burn rate"
+        header = plain(screen.query_one("#status-header"))
+        assert "⚠ budgets: overflow in burn rate" in header and "DISCONNECTED" not in header
+        fake.fail_with(ConnectionError("gateway gone"))  # the heartbeat fails too: disconnected
+        await poll(app, pilot)
+        assert not app.state.connected and "overview: gateway gone" in plain(screen.query_one("#status-header"))
+        fake.fail_with(None)
+        del fake.budgets
+        app._slow_tick = 0.0
+        fake.add_requests(1)
+        await poll(app, pilot)
+        assert app.state.connected and app.state.error is None and screen.table.row_count == 14
+
+
 # -- cost ------------------------------------------------------------------------------------------
 
 async def test_a_burst_of_rows_draws_only_the_visible_lines(monkeypatch):

@@ -1,6 +1,7 @@
 """The operator console: a Textual app that reads a ConsoleSource on a timer and never blocks the loop."""
 from __future__ import annotations
 
+import logging
 import time
 from functools import partial
 
@@ -34,6 +35,8 @@ def _screen_factory(module: str, cls: str):
         return getattr(mod, cls)()
     return make
 
+
+log = logging.getLogger("bifrost.console")
 
 class ScreenCommands(Provider):
     """ctrl+p: every screen, and "jump to" each key, team and customer."""
@@ -105,34 +108,59 @@ class ConsoleApp(App):
         self.set_interval(self.poll_interval, self.poll)
 
     async def poll(self) -> None:
-        """Fetch what changed; runs on a timer, never overlapping itself; collection never pauses."""
+        """Fetch what changed; runs on a timer, never overlapping itself; collection never pauses.
+
+        Each fetch fails on its own: a broken budgets view must not stop the request tail. The header says
+        DISCONNECTED (with the first error) only when the overview, the gateway's heartbeat, fails."""
         if self._polling:
             return
         self._polling = True
         state = self.state
+        errors: list[str] = []
         try:
-            state.overview = await self.source.overview()
-            state.request_seq, rows = await self.source.requests_since(state.request_seq)
-            state.requests.extend(rows)
+            overview = await self._fetch(errors, "overview", self.source.overview)
+            if overview is not None:
+                state.overview = overview
+            got = await self._fetch(errors, "requests", self.source.requests_since, state.request_seq)
+            rows = []
+            if got is not None:
+                state.request_seq, rows = got
+                state.requests.extend(rows)
             state.new_requests = len(rows)
             first = state.event_seq == 0 and state.last_poll == 0.0
-            state.event_seq, events = await self.source.events_since(state.event_seq)
-            state.events.extend(events)
-            if not first:  # history from before the console opened is shown, not toasted
-                for event in events:
-                    self.announce(event)
+            got = await self._fetch(errors, "events", self.source.events_since, state.event_seq)
+            if got is not None:
+                state.event_seq, events = got
+                state.events.extend(events)
+                if not first:  # history from before the console opened is shown, not toasted
+                    for event in events:
+                        self.announce(event)
             now = time.monotonic()
             if now - self._slow_tick >= 2.0:  # budgets and names change slowly
                 self._slow_tick = now
-                state.budgets = await self.source.budgets()
-                await self.refresh_names()
-            state.connected, state.error = True, None
-        except Exception as exc:  # a lost remote gateway must not kill the console
-            state.connected, state.error = False, str(exc) or type(exc).__name__
+                budgets = await self._fetch(errors, "budgets", self.source.budgets)
+                if budgets is not None:
+                    state.budgets = budgets
+                await self._fetch(errors, "names", self.refresh_names)
+            state.connected = overview is not None
+            error = "; ".join(errors) or None
+            if error and error != state.error:  # logged when it changes, not every tick
+                log.warning("console poll failed: %s", error)
+            state.error = error
         finally:
             state.last_poll = time.monotonic()
             self._polling = False
         self.refresh_screen()
+
+    @staticmethod
+    async def _fetch(errors: list[str], what: str, call, *args):
+        """`await call(*args)`, or None with the failure noted (a lost remote gateway must not kill the
+        console, and one failing view must not starve the others)."""
+        try:
+            return await call(*args)
+        except Exception as exc:  # noqa: BLE001 - reported in the header and the log
+            errors.append(f"{what}: {exc}" if str(exc) else f"{what}: {type(exc).__name__}")
+            return None
 
     async def refresh_names(self) -> None:
         for kind in ("virtual_key", "team", "customer"):

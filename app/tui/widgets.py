@@ -37,6 +37,8 @@ class StatusHeader(Static):
             line1.append(f"  {badge}", style="bold reverse")
         if not state.connected:
             line1.append(f"  DISCONNECTED: {state.error}", style="bold red")
+        elif state.error:  # one view failed to refresh; the others are live
+            line1.append(f"  ⚠ {state.error}", style="bold yellow")
         line2 = Text()
         err = s.get("error_pct", 0.0)
         lag = s.get("loop_lag_ms", 0.0)
