@@ -233,5 +233,6 @@ class Gateway:
     def finish(self, record: RequestRecord) -> None:
         """Every request ends here exactly once: metrics, the request log, the event bus."""
         self.metrics.observe(record)
-        self.writer.put(record)
+        self.writer.put(record)  # takes its row (with any stored prompt/response) now
+        record.prompt = record.response = None  # the live ring keeps records without bodies
         self.events.request_done(record)
