@@ -124,23 +124,21 @@ def count_chars(body: dict) -> tuple[int, int]:
             chars += len(f"{tool.get('name', '')}{tool.get('description', '')}")
             if schema is not None:
                 chars += json_chars(schema)
-    system = body.get("system")
-    if isinstance(system, str):
-        chars += len(system)
-    elif isinstance(system, list):
-        for block in system:
-            chars += block_chars(block)
+    chars += content_chars(body.get("system"))
     for message in body.get("messages") or ():
-        if not isinstance(message, dict):
-            continue
-        messages += 1
-        content = message.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            for block in content:
-                chars += block_chars(block)
+        if isinstance(message, dict):
+            messages += 1
+            chars += content_chars(message.get("content"))
     return chars, messages
+
+
+def content_chars(content: object) -> int:
+    """Characters of a system prompt or message content: a string, or a list of blocks."""
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):
+        return sum(block_chars(block) for block in content)
+    return 0
 
 
 def block_chars(block: object) -> int:

@@ -41,6 +41,16 @@ class _Column:
     width: int
 
 
+class _RowMessage(Message):
+    def __init__(self, tail: LiveTail, cursor_row: int, row_key: str) -> None:
+        super().__init__()
+        self.tail, self.cursor_row, self.row_key = tail, cursor_row, row_key
+
+    @property
+    def control(self) -> LiveTail:
+        return self.tail
+
+
 class LiveTail(ScrollView, can_focus=True):
     """Rows of rich Text cells under a fixed header; a row cursor; appends and bulk eviction are cheap."""
 
@@ -74,27 +84,11 @@ class LiveTail(ScrollView, can_focus=True):
         Binding("enter", "select_cursor", "Select", show=False),
     ]
 
-    class RowHighlighted(Message):
+    class RowHighlighted(_RowMessage):
         """The cursor moved to `cursor_row` (row `row_key`)."""
 
-        def __init__(self, tail: LiveTail, cursor_row: int, row_key: str) -> None:
-            super().__init__()
-            self.tail, self.cursor_row, self.row_key = tail, cursor_row, row_key
-
-        @property
-        def control(self) -> LiveTail:
-            return self.tail
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """`enter` (or a click on the cursor's row) on row `row_key`."""
-
-        def __init__(self, tail: LiveTail, cursor_row: int, row_key: str) -> None:
-            super().__init__()
-            self.tail, self.cursor_row, self.row_key = tail, cursor_row, row_key
-
-        @property
-        def control(self) -> LiveTail:
-            return self.tail
 
     def __init__(self, *, formatter=None, zebra_stripes: bool = True, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
