@@ -78,8 +78,11 @@ async def serve_with_console(config_path: Path, port: int) -> str:
 
 def _summary(app: ConsoleApp) -> str:
     from textual.widgets import DataTable
+
+    from app.tui.live_tail import LiveTail
     try:
-        rows = sum(t.row_count for t in app.screen.query(DataTable))
+        rows = sum(t.row_count for t in app.screen.query(DataTable)) + \
+            sum(t.row_count for t in app.screen.query(LiveTail))
     except Exception as exc:  # noqa: BLE001 - no screen (the app never started or is gone)
         rows = f"unknown ({type(exc).__name__})"
     error = f", last poll error: {app.state.error}" if app.state.error else ""

@@ -126,3 +126,40 @@ def test_scopes_are_independent():
     assert isinstance(admit(lim, rl, 1, 0.0, "key a"), Permit)
     assert isinstance(admit(lim, rl, 1, 0.0, "key b"), Permit)
     assert isinstance(admit(lim, rl, 1, 0.0, "key a"), Throttle)
+
+
+def test_memory_is_bounded_by_buckets_not_requests():
+    lim, rl = RateLimiter(), RateLimit(requests_per_minute=1_000_000, tokens_per_minute=None, max_concurrent=None)
+    for i in range(20_000):  # 20,000 requests in 2 s
+        permit = admit(lim, rl, 1, i / 10_000)
+        lim.release(permit, 1, i / 10_000)
+    scope = lim.scopes[KEY]
+    assert len(scope.buckets) <= 21 and scope.request_count == 20_000
+    assert lim.usage(KEY, 2.0)["requests_last_minute"] == 20_000
+    assert lim.usage(KEY, 62.1)["requests_last_minute"] == 0 and not scope.buckets
+
+
+def test_a_bucket_leaves_with_its_newest_request_never_earlier():
+    lim, rl = RateLimiter(), RateLimit(requests_per_minute=2, tokens_per_minute=None, max_concurrent=None)
+    assert not isinstance(admit(lim, rl, 1, 0.01), Throttle)
+    assert not isinstance(admit(lim, rl, 1, 0.09), Throttle)  # same 100 ms bucket
+    refused = admit(lim, rl, 1, 60.05)  # the first request's own minute is over, its bucket's is not
+    assert isinstance(refused, Throttle) and refused.retry_after == 1
+    assert not isinstance(admit(lim, rl, 1, 60.09), Throttle)
+
+
+def test_never_more_than_the_limit_in_any_sixty_seconds():
+    import random
+    rng = random.Random(3)
+    lim, rl = RateLimiter(), RateLimit(requests_per_minute=50, tokens_per_minute=None, max_concurrent=None)
+    admitted, now = [], 0.0
+    for _ in range(5_000):
+        now += rng.expovariate(2.0)  # ~2 requests a second against a limit of 50 a minute
+        result = admit(lim, rl, 1, now)
+        if not isinstance(result, Throttle):
+            admitted.append(now)
+            lim.release(result, 1, now)
+    for i, t in enumerate(admitted):  # every window of 60 s starting at an admitted request
+        inside = sum(1 for u in admitted[i:i + 60] if u < t + 60)
+        assert inside <= 50
+    assert len(admitted) > 50 * (now / 60) * 0.9  # and it is not much stricter than the limit

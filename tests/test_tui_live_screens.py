@@ -459,8 +459,7 @@ async def test_every_screen_renders_without_exceptions(size):
 async def test_a_failing_view_does_not_stop_the_request_tail():
     fake = FakeSource.scene()
     app = make_app(fake)
-    async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("2")
+    async with app.run_test(size=WIDE) as pilot:  # the overview shows budgets: they are fetched
         screen = app.screen
 
         async def broken_budgets():
@@ -469,19 +468,46 @@ async def test_a_failing_view_does_not_stop_the_request_tail():
         app._slow_tick = 0.0  # the budgets fetch is due on this tick
         fake.add_requests(3, key="zoe")
         await poll(app, pilot)
-        assert screen.table.row_count == 13  # the tail kept going
+        assert len(app.state.requests) == 13  # collection kept going
         assert app.state.connected and app.state.error == "budgets: overflow in burn rate"
         header = plain(screen.query_one("#status-header"))
         assert "⚠ budgets: overflow in burn rate" in header and "DISCONNECTED" not in header
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.screen.table.row_count == 13
         fake.fail_with(ConnectionError("gateway gone"))  # the heartbeat fails too: disconnected
         await poll(app, pilot)
-        assert not app.state.connected and "overview: gateway gone" in plain(screen.query_one("#status-header"))
+        assert not app.state.connected and "overview: gateway gone" in plain(app.screen.query_one("#status-header"))
         fake.fail_with(None)
-        del fake.budgets
-        app._slow_tick = 0.0
         fake.add_requests(1)
-        await poll(app, pilot)
-        assert app.state.connected and app.state.error is None and screen.table.row_count == 14
+        await poll(app, pilot)  # the requests screen does not fetch budgets: nothing fails
+        assert app.state.connected and app.state.error is None and app.screen.table.row_count == 14
+
+
+async def test_budgets_are_fetched_only_for_screens_that_show_them():
+    fake = FakeSource.scene()
+    calls = []
+    real = fake.budgets
+
+    async def counted():
+        calls.append(1)
+        return await real()
+    fake.budgets = counted
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        assert calls  # the overview (first screen) shows the hottest budgets
+        await pilot.press("2")
+        await pilot.pause()
+        before = len(calls)
+        for _ in range(3):
+            app._slow_tick = 0.0
+            await poll(app, pilot)
+        assert len(calls) == before  # the requests tail never asks for budget status
+        app._slow_tick = 0.0
+        await pilot.press("3")  # switching to the budgets screen catches up at once
+        await pilot.pause()
+        await pilot.pause()
+        assert len(calls) == before + 1
 
 
 # -- cost ------------------------------------------------------------------------------------------

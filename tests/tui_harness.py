@@ -252,6 +252,10 @@ class FakeSource:
         self._check()
         return copy.deepcopy(self.entities_by_kind.get(kind, []))
 
+    async def names(self, kind: str) -> list[str]:
+        self._check()
+        return [e["name"] for e in self.entities_by_kind.get(kind, [])]
+
     async def providers(self) -> list[dict]:
         self._check()
         return copy.deepcopy(self.providers_list)

@@ -15,8 +15,8 @@ import gc
 import os
 
 YOUNG_THRESHOLD = 10_000  # net container allocations between young collections (CPython default 700)
-OLDER_THRESHOLD = 50  # young collections between middle-generation ones (default 10)
-OLDEST_THRESHOLD = 100  # middle collections between full ones (default 10)
+OLDER_THRESHOLD = 10  # young collections between middle-generation ones (the default)
+OLDEST_THRESHOLD = 10  # middle collections between full ones (the default)
 
 
 def settle_after_startup() -> None:

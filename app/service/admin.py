@@ -61,6 +61,10 @@ class AdminService:
     def list(self, kind: str) -> list[dict]:
         return [self.describe(kind, spec) for spec in self._items(kind)]
 
+    def names(self, kind: str) -> list[str]:
+        """Just the names (the console's "jump to" list): no budget status computed."""
+        return [spec.name for spec in self._items(kind)]
+
     def get(self, kind: str, name: str) -> dict:
         return self.describe(kind, self._find(kind, name))
 

@@ -12,6 +12,7 @@ from ..widgets import StatusHeader
 
 class LiveScreen(Screen):
     TITLE = ""
+    NEEDS_BUDGETS = False  # the poller fetches budget status only while such a screen is shown
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status-header")
@@ -34,3 +35,5 @@ class LiveScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.app.refresh_screen()
+        if self.NEEDS_BUDGETS and self.app.budgets_stale():  # fetched only for such screens: catch up now
+            self.app.call_later(self.app.poll)

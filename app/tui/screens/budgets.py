@@ -39,6 +39,7 @@ INCREMENTAL_LIMIT = 20  # more added/removed rows than this at once: clear and r
 
 class BudgetsScreen(LiveScreen):
     TITLE = "Budgets"
+    NEEDS_BUDGETS = True
     DEFAULT_CSS = """
     BudgetsScreen #budgets-table { height: 1fr; border: round $primary; scrollbar-size-vertical: 1; }
     BudgetsScreen #budgets-table:focus { border: round $accent; }

@@ -56,6 +56,7 @@ def _pct_style(pct: float) -> str:
 
 class OverviewScreen(LiveScreen):
     TITLE = "Overview"
+    NEEDS_BUDGETS = True
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     DEFAULT_CSS = """
