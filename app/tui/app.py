@@ -78,7 +78,7 @@ class ConsoleApp(App):
         Binding("ctrl+q", "quit_console", "Quit", priority=True, id="quit"),
     ]
 
-    def __init__(self, source, *, readonly: bool = False, poll_interval: float = 0.5, on_exit=None,
+    def __init__(self, source, *, readonly: bool = False, poll_interval: float = 1.0, on_exit=None,
                  driver_class=None):
         super().__init__(driver_class=driver_class)
         self.source = source
