@@ -1,15 +1,12 @@
 """Who is who at run time: virtual keys indexed by hash, with their team and customer."""
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 
 from .config import Config, Customer, Team, VirtualKey
+from .glob_memo import GlobMemo
 from .keys import hash_key, hashes_equal
 from .secrets import SecretError
-
-
-MEMO_LIMIT = 1024  # distinct model names remembered per key (model names come from clients: bounded)
 
 
 @dataclass(slots=True)
@@ -18,7 +15,7 @@ class KeyEntry:
     key_hash: str
     team: Team | None
     customer: Customer | None
-    _allowed: tuple = field(default=(None, None), repr=False, compare=False)  # (patterns, {model: bool})
+    _allowed: GlobMemo = field(default_factory=GlobMemo, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -26,19 +23,7 @@ class KeyEntry:
 
     def allows(self, model: str) -> bool:
         patterns = self.spec.allowed_models
-        if patterns is None:
-            return True
-        owner, memo = self._allowed
-        if owner is not patterns:  # first call, or the key's allowed_models were replaced
-            memo = {}
-            self._allowed = (patterns, memo)
-        allowed = memo.get(model)
-        if allowed is None:
-            allowed = any(fnmatch.fnmatchcase(model, p) for p in patterns)
-            if len(memo) >= MEMO_LIMIT:
-                memo.clear()
-            memo[model] = allowed
-        return allowed
+        return patterns is None or self._allowed.matches(patterns, model)
 
 
 class Directory:

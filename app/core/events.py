@@ -1,7 +1,6 @@
 """The gateway's event bus: UI-agnostic, bounded. The console and `attach` read from it; nothing here blocks."""
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -49,10 +48,7 @@ class EventBus:
         return event
 
     def request_done(self, record: RequestRecord) -> None:
-        """Publish a finished request without its prompt/response bodies (logging.store_content keeps up
-        to 1 MB of each in the request log; the ring of 1,000 recent requests must not hold them too)."""
-        if record.prompt is not None or record.response is not None:
-            record = dataclasses.replace(record, prompt=None, response=None)
+        """Publish a finished request (Gateway.finish has already dropped its prompt/response bodies)."""
         self.publish("request", record)
 
     @property

@@ -161,5 +161,4 @@ def block_chars(block: object) -> int:
 
 def estimate_tokens(body: dict) -> int:
     """Cheap deterministic input-token estimate (~4 chars/token + per-message overhead)."""
-    chars, messages = count_chars(body)
-    return (chars + 3) // 4 + MESSAGE_OVERHEAD_TOKENS * messages
+    return PromptScan(*count_chars(body)).tokens

@@ -4,9 +4,10 @@ CPython's cyclic collector stops every thread while it runs. Measured with the b
 requests/s (gateway + console, default thresholds): ~50 young collections a second and full collections
 of up to 88 ms, which is what the slowest requests waited for. After startup everything alive
 (modules, config, pricing, the console's classes) is frozen, so full collections skip it, and the young
-generation is collected after YOUNG_THRESHOLD net allocations instead of 700 (the older generations keep
-CPython's defaults: rarer full collections let reference cycles pile up for longer). Reference counting still frees almost everything at once; the collector only hunts cycles, and the
-benchmark's RSS soak (200,000 requests) checks that memory stays flat.
+generation is collected after YOUNG_THRESHOLD net allocations instead of 700 (the older generations
+keep CPython's defaults: rarer full collections let reference cycles pile up for longer). Reference
+counting still frees almost everything at once; the collector only hunts cycles, and the benchmark's
+RSS soak (200,000 requests) checks that memory stays flat.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ on every append) and re-renders every visible cell whenever rows shift. At 500 r
 ~250 rows per console tick and all visible rows are new, so that work landed on the gateway's event loop
 as 50–100 ms stalls (bench/ "console running", 2026-11-26). Here:
 
-- appending a row is a list append: no layout pass; rows added with `add_item` are turned into cells
+- appending a row is a list append: no layout pass; rows added with `add_items` are turned into cells
   (by the table's `formatter`) only when first drawn, so a burst of 250 rows formats about 40;
 - only visible lines are drawn, each from a per-row cache of segments, so a tick costs about one
   screenful of new rows however many arrived (rows scrolled past are never drawn at all);
@@ -93,7 +93,7 @@ class LiveTail(ScrollView, can_focus=True):
     def __init__(self, *, formatter=None, zebra_stripes: bool = True, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.formatter = formatter  # item -> cells, for rows added with add_item
+        self.formatter = formatter  # item -> cells, for rows added with add_items
         self.zebra_stripes = zebra_stripes
         self._columns: list[_Column] = []
         self._keys: list[str] = []  # row keys, oldest first
@@ -112,10 +112,6 @@ class LiveTail(ScrollView, can_focus=True):
         self._changed(widths=True)
         return key or label
 
-    @property
-    def columns(self) -> list[str]:
-        return [c.key for c in self._columns]
-
     def add_row(self, *cells, key: str) -> str:
         """Append a row of cells (rich Text or str). A key already present raises ValueError."""
         self._append(key, None)
@@ -123,14 +119,9 @@ class LiveTail(ScrollView, can_focus=True):
         self._changed(widths=self._fit(self._cells[key]))
         return key
 
-    def add_item(self, key: str, item: object) -> str:
-        """Append a row whose cells `formatter(item)` makes when the row is first drawn or read."""
-        self._append(key, item)
-        self._changed()
-        return key
-
     def add_items(self, pairs) -> None:
-        """`add_item` for many (key, item) pairs, with one size update and one refresh."""
+        """Append (key, item) rows whose cells `formatter(item)` makes when a row is first drawn or read;
+        one size update and one refresh for the lot."""
         for key, item in pairs:
             self._append(key, item)
         self._changed()
@@ -157,8 +148,7 @@ class LiveTail(ScrollView, can_focus=True):
         if cells is None:
             cells = self._cells[key] = tuple(self.formatter(self._items[key]))
             if self._fit(cells):
-                self._lines.clear()
-                self._changed()  # lines drawn before this one were narrower: draw again
+                self._changed(widths=True)  # lines drawn before this one were narrower: draw again
         return cells
 
     def drop_oldest(self, n: int) -> None:
@@ -200,9 +190,6 @@ class LiveTail(ScrollView, can_focus=True):
 
     def get_row_at(self, index: int) -> tuple:
         return self._row_cells(self._keys[index])
-
-    def get_item(self, key: str) -> object:
-        return self._items[key]
 
     def get_row_index(self, key: str) -> int:
         if key not in self._seq:
@@ -332,13 +319,8 @@ class LiveTail(ScrollView, can_focus=True):
         blank = " " * PAD
         for column, cell in zip(self._columns, cells):
             out.append(Segment(blank, style))
-            plain, width = cell.plain, column.width
-            length = cell.cell_len
-            if length > width:  # cannot happen for rows (widths grow); kept for safety
-                cell = cell.copy()
-                cell.truncate(width, overflow="ellipsis")
-                plain, length = cell.plain, cell.cell_len
-            gap = width - length
+            plain = cell.plain
+            gap = column.width - cell.cell_len  # >= 0: widths grow to fit every drawn row and the header
             if cell.justify == "right":
                 out.append(Segment(" " * gap, style))
                 gap = 0

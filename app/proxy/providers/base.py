@@ -6,7 +6,6 @@ connect failure is the provider's failure and goes back to the pipeline, which f
 """
 from __future__ import annotations
 
-import fnmatch
 import math
 import random
 import time
@@ -17,8 +16,8 @@ import aiohttp
 
 from ...core.breaker import BreakerBoard
 from ...core.config import Provider
+from ...core.glob_memo import GlobMemo
 
-SERVES_MEMO_LIMIT = 1024
 # Models each provider type serves when the config gives no `models:` globs.
 DEFAULT_MODELS = {
     "anthropic": ("claude-*",),
@@ -89,7 +88,7 @@ class ProviderClient:
         self.spec = spec
         self.name = spec.name
         self.patterns = tuple(spec.models) if spec.models is not None else DEFAULT_MODELS.get(spec.type, ())
-        self._serves: tuple = (None, None)  # (patterns, {model: bool})
+        self._serves = GlobMemo()
         self.warnings: list[str] = []
         self.keys: list[KeyHandle] = []
         self.board = BreakerBoard()  # replaced by the gateway's shared board
@@ -99,17 +98,7 @@ class ProviderClient:
         return bool(self.keys)
 
     def serves(self, model: str) -> bool:
-        owner, memo = self._serves
-        if owner is not self.patterns:  # first call, or the patterns were replaced
-            memo = {}
-            self._serves = (self.patterns, memo)
-        served = memo.get(model)
-        if served is None:
-            served = any(fnmatch.fnmatchcase(model, p) for p in self.patterns)
-            if len(memo) >= SERVES_MEMO_LIMIT:  # model names come from clients: keep it bounded
-                memo.clear()
-            memo[model] = served
-        return served
+        return self._serves.matches(self.patterns, model)
 
     def upstream_model(self, model: str) -> str:
         return self.spec.model_map.get(model, model)
