@@ -2,7 +2,7 @@
 
 Fed by the event bus (one call per finished request, O(1) amortised); read by the console on a
 timer. Everything is bounded: per-second buckets for the last minute, per-minute buckets for the
-last day, a ring of recent latencies.
+last day (latency percentiles from a small histogram, not the samples), a ring of recent latencies.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from .latency_histogram import LatencyHistogram
 from .records import RequestRecord
 from .windows import parse_period
 
@@ -33,18 +34,18 @@ class MinuteBucket:
     requests: int = 0
     errors: int = 0
     cost: int = 0  # micro-USD
-    latencies: list[float] = field(default_factory=list)
-    p50: float | None = None  # computed once the minute has closed, then the samples are dropped
+    latencies: LatencyHistogram | None = field(default_factory=LatencyHistogram)  # None once closed
+    p50: float | None = None  # computed once the minute has closed, then the histogram is dropped
     p95: float | None = None
 
     def close(self) -> None:
-        if self.latencies:
-            self.p50, self.p95 = percentile(self.latencies, 0.5), percentile(self.latencies, 0.95)
-        self.latencies = []
+        if self.latencies is not None:
+            self.p50, self.p95 = self.latencies.quantile(0.5), self.latencies.quantile(0.95)
+            self.latencies = None
 
     def percentiles(self) -> tuple[float, float]:
-        if self.latencies:  # the current minute
-            return percentile(self.latencies, 0.5) or 0.0, percentile(self.latencies, 0.95) or 0.0
+        if self.latencies is not None:  # the current minute
+            return self.latencies.quantile(0.5) or 0.0, self.latencies.quantile(0.95) or 0.0
         return self.p50 or 0.0, self.p95 or 0.0
 
 
@@ -96,7 +97,7 @@ class LiveStats:
         bucket = self.minutes[-1]
         bucket.requests += 1
         bucket.errors += error
-        bucket.latencies.append(r.latency_ms)
+        bucket.latencies.add(r.latency_ms)
         cost = r.cost_micro_usd or 0
         bucket.cost += cost
         self.latencies.append(r.latency_ms)

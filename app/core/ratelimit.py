@@ -1,11 +1,12 @@
 """Rate limits per key (and optionally team and customer): requests/min, tokens/min, concurrent requests.
 
-Sliding 60-second windows over 100 ms buckets: each bucket keeps the time of its newest request, and it
-leaves the window when that request does, so a limit never admits more than it says (a request counts at
-most 0.1 s longer than its own 60 s) and `retry_after` is the seconds until the request would fit.
-Memory per scope is at most 600 buckets however fast requests come (one entry per request used ~160
-bytes a request per scope: ~45 MB at 2,000 requests/s over key, team and customer). Tokens are input +
-output: the input estimate is taken at admission and corrected with the real usage when the request ends.
+Sliding 60-second windows over one-second buckets: each bucket keeps the time of its newest request,
+and it leaves the window when that request does, so a limit never admits more than it says (a request
+counts at most 1 s longer than its own 60 s) and `retry_after` is the whole seconds until the request
+would fit. Memory per scope is at most 61 buckets (~10 KB) however fast requests come: one entry per
+request held ~160 bytes a request per scope (~45 MB at 2,000 requests/s over key, team and customer),
+and 100 ms buckets still ~90 KB a scope, filled over the first minute. Tokens are input + output: the
+input estimate is taken at admission and corrected with the real usage when the request ends.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from .config import RateLimit
 
 WINDOW_S = 60.0
-BUCKET_S = 0.1
+BUCKET_S = 1.0
 _TICK, _NEWEST, _REQUESTS, _TOKENS = range(4)  # a bucket: [tick, newest request time, requests, tokens]
 
 
