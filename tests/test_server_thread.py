@@ -78,3 +78,40 @@ async def test_source_calls_run_on_the_gateway_thread(tmp_path, test_env):
         assert "summary" in data and threads == ["bifrost-gateway"]
     finally:
         await gateway.stop()
+
+
+async def test_request_rows_are_made_on_the_console_side(tmp_path, test_env, monkeypatch):
+    """Only picking new events out of the ring runs on the gateway's loop; the ~2.5 µs-a-row dicts are
+    built by the caller (500 of them a tick at 500 requests/s held the gateway's loop ~1 ms)."""
+    import app.service.console_source as console_source
+    gateway = GatewayThread(make_config(tmp_path), port=0)
+    await gateway.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(3):
+                async with session.post(gateway.url + "/anthropic/v1/messages", headers={"x-api-key": VK_A},
+                                        json={"model": "claude-haiku-4-5", "max_tokens": 20,
+                                              "messages": [{"role": "user", "content": "hi"}]}) as resp:
+                    assert resp.status == 200
+        bus = gateway.server.gateway.events
+        picked, made = [], []
+        real_pick, real_dict = bus.requests_since, console_source.record_dict
+
+        def pick(seq, *args):
+            picked.append(threading.current_thread().name)
+            return real_pick(seq, *args)
+
+        def make(record):
+            made.append(threading.current_thread().name)
+            return real_dict(record)
+        monkeypatch.setattr(bus, "requests_since", pick)
+        monkeypatch.setattr(console_source, "record_dict", make)
+        source = OtherLoopSource(LocalSource(gateway.server.gateway, AdminService(gateway.server.gateway)),
+                                 gateway.call)
+        seq, rows = await source.requests_since(0)
+        assert len(rows) == 3 and seq == rows[-1]["seq"] and all(r["key"] == "dev-a" for r in rows)
+        assert picked == ["bifrost-gateway"]
+        assert made == [threading.current_thread().name] * 3 and "bifrost-gateway" not in made
+        assert await source.requests_since(seq) == (seq, [])
+    finally:
+        await gateway.stop()

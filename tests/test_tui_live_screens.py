@@ -17,7 +17,7 @@ from app.tui.app import ConsoleApp
 from app.tui.request_detail import RequestDetail
 from app.tui.screens.failover import FailoverScreen
 from app.tui.screens.overview import OverviewScreen
-from app.tui.screens.requests import EVICT_BATCH, ROW_CAP, RequestsScreen
+from app.tui.screens.requests import ROW_CAP, RequestsScreen
 from app.tui.live_tail import LiveTail
 from app.tui.tail_table import TailTable
 
@@ -337,7 +337,7 @@ async def test_row_cap_evicts_the_oldest_rows_without_a_rebuild():
             fake.add_requests(400)
             await poll(app, pilot)
         assert len(app.state.requests) == 1210
-        kept = ROW_CAP - EVICT_BATCH  # 1210 > cap: the oldest go, plus a batch, in one pass
+        kept = ROW_CAP  # 1210 > cap: exactly the 210 oldest go, in one pass (the table keeps its size)
         assert table.row_count == kept == len(screen._by_id)
         assert f"showing {kept:,} of 1,210" in title(screen)
         first = table.row_key_at(0)
@@ -345,7 +345,8 @@ async def test_row_cap_evicts_the_oldest_rows_without_a_rebuild():
         assert table.get_row_index("req_00001210") == kept - 1 == table.cursor_row
         fake.add_requests(5)
         await poll(app, pilot)
-        assert table.row_count == kept + 5 and table.cursor_row == kept + 4
+        assert table.row_count == ROW_CAP and table.cursor_row == ROW_CAP - 1
+        assert table.row_key_at(0) == "req_00000216" and table.cursor_key == "req_00001215"
 
 
 # -- TailTable: stock DataTable pixels, cheaper appends ---------------------------------------------
@@ -549,6 +550,35 @@ async def test_a_burst_of_rows_draws_only_the_visible_lines(monkeypatch):
         table.refresh()  # a repaint with nothing new re-uses every cached line
         await pilot.pause()
         assert [k for k in drawn if k is not None] == []
+
+
+async def test_a_full_tail_takes_new_rows_without_a_layout_pass(monkeypatch):
+    """At the row cap a tick appends and evicts at once: the table keeps its size and the header its
+    lines, so the screen only repaints (a layout pass per tick cost ~10 ms at 500 requests/s)."""
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        fake.add_requests(ROW_CAP + 10)
+        await poll(app, pilot)
+        await pilot.pause()
+        screen, table = app.screen, app.screen.table
+        assert table.row_count == ROW_CAP
+        layouts: list = []
+        real = type(screen)._refresh_layout
+
+        def counting(self, *args, **kwargs):
+            layouts.append(args)
+            return real(self, *args, **kwargs)
+        monkeypatch.setattr(type(screen), "_refresh_layout", counting)
+        size = table.virtual_size
+        for _ in range(3):
+            fake.add_requests(50)
+            await poll(app, pilot)
+            await pilot.pause()
+        assert table.row_count == ROW_CAP and table.virtual_size == size
+        assert table.cursor_key == table.row_key_at(ROW_CAP - 1) == app.state.requests[-1]["id"]
+        assert layouts == []
 
 
 # -- a real gateway --------------------------------------------------------------------------------

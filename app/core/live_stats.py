@@ -22,10 +22,12 @@ _DAY = parse_period("1d", False)
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return _at(sorted(values), q)
+
+
+def _at(ordered: list[float], q: float) -> float | None:
+    """The q-quantile of already sorted values (None for none)."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
 
 
 @dataclass
@@ -137,12 +139,12 @@ class LiveStats:
         recent = [(s, n, e) for s, n, e in self.seconds if now - 60 < s <= now]
         count = sum(n for _, n, _ in recent)
         errors = sum(e for _, _, e in recent)
-        lat = list(self.latencies)
+        lat = sorted(self.latencies)  # once, for both percentiles
         top = sorted(self.spend_by_key.items(), key=lambda kv: -kv[1])[:5]
         return {
             "uptime_s": round(self.clock() - self.started, 1),
             "rps": round(count / 60, 2), "error_pct": round(100 * errors / count, 1) if count else 0.0,
-            "p50_ms": percentile(lat, 0.5), "p95_ms": percentile(lat, 0.95), "in_flight": in_flight,
+            "p50_ms": _at(lat, 0.5), "p95_ms": _at(lat, 0.95), "in_flight": in_flight,
             "spend_today_micro_usd": self.spend_today, "spend_month_micro_usd": self.spend_month,
             "saved_month_micro_usd": self.saved_month, "top_keys": top,
             "requests_total": self.total_requests, "errors_total": self.total_errors,

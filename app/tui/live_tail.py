@@ -31,6 +31,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..service.interpreter_sharing import give_way
+
 PAD = 1  # blank cells either side of every column
 
 
@@ -102,7 +104,9 @@ class LiveTail(ScrollView, can_focus=True):
         self._seq: dict[str, int] = {}  # row key -> sequence number (zebra parity survives eviction)
         self._next_seq = 0
         self._cursor = 0
-        self._lines: dict[tuple[str, bool], list[Segment]] = {}  # (row key, under cursor) -> segments
+        self._lines: dict[tuple[str, bool], Strip] = {}  # (row key, under cursor) -> the drawn line
+        self._combined: dict[tuple, Style] = {}  # (line style, cell style) -> both, see _over
+        self._paint_width = 0
         self._styles: dict[str, Style] | None = None  # component styles, resolved once per paint
 
     # -- columns and rows ----------------------------------------------------------------------
@@ -119,11 +123,14 @@ class LiveTail(ScrollView, can_focus=True):
         self._changed(widths=self._fit(self._cells[key]))
         return key
 
-    def add_items(self, pairs) -> None:
-        """Append (key, item) rows whose cells `formatter(item)` makes when a row is first drawn or read;
-        one size update and one refresh for the lot."""
+    def add_items(self, pairs, *, cap: int | None = None) -> None:
+        """Append (key, item) rows whose cells `formatter(item)` makes when a row is first drawn or read,
+        then drop the oldest rows beyond `cap`; one size update and one refresh for the lot (a full
+        table keeps its size, so a steady tail never costs the screen a layout pass)."""
         for key, item in pairs:
             self._append(key, item)
+        if cap is not None and len(self._keys) > cap:
+            self._drop(len(self._keys) - cap)
         self._changed()
 
     def _append(self, key: str, item: object) -> None:
@@ -151,11 +158,9 @@ class LiveTail(ScrollView, can_focus=True):
                 self._changed(widths=True)  # lines drawn before this one were narrower: draw again
         return cells
 
-    def drop_oldest(self, n: int) -> None:
+    def _drop(self, n: int) -> None:
         """Remove the first `n` rows in one pass (the cursor keeps pointing at the same row if it stays)."""
         n = min(n, len(self._keys))
-        if n <= 0:
-            return
         for key in self._keys[:n]:
             del self._items[key], self._seq[key]
             self._cells.pop(key, None)
@@ -163,7 +168,6 @@ class LiveTail(ScrollView, can_focus=True):
             self._lines.pop((key, True), None)
         del self._keys[:n]
         self._cursor = max(0, self._cursor - n)
-        self._changed()
 
     def clear(self, columns: bool = False) -> None:
         self._keys.clear()
@@ -284,67 +288,94 @@ class LiveTail(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         self._styles = {name: self.get_component_rich_style(name) for name in self.COMPONENT_CLASSES}
         self._styles["base"] = self.rich_style
+        self._paint_width = self.scrollable_content_region.width
         try:
             return super().render_lines(crop)
         finally:
             self._styles = None
 
     def render_line(self, y: int) -> Strip:
-        styles = self._styles or {"base": self.rich_style}
-        width = self.scrollable_content_region.width
+        give_way()  # a waiting gateway thread runs between lines, not after the whole repaint
+        styles = self._styles
+        if styles is None:  # called outside a paint
+            styles, self._paint_width = {"base": self.rich_style}, self.scrollable_content_region.width
+        width = self._paint_width
         if y == 0:
-            segments = self._draw(None, [c.label for c in self._columns], styles["base"]
-                                  + styles.get("live-tail--header", Style()))
+            strip = self._draw(None, [c.label for c in self._columns], styles["base"]
+                               + styles.get("live-tail--header", Style()))
         else:
             index = int(self.scroll_y) + y - 1
             if index >= len(self._keys):
                 return Strip.blank(width, styles["base"])
             key = self._keys[index]
             under_cursor = index == self._cursor
-            cached = self._lines.get((key, under_cursor))
-            if cached is None:
+            strip = self._lines.get((key, under_cursor))
+            if strip is None:
                 style = styles["base"]
                 if self.zebra_stripes and self._seq[key] % 2:
                     style += styles.get("live-tail--even-row", Style())
                 if under_cursor:
                     style += styles.get("live-tail--cursor", Style())
                 cells = self._row_cells(key)
-                cached = self._lines[(key, under_cursor)] = self._draw(key, cells, style)
-            segments = cached
-        return self._crop(segments, width, styles["base"])
+                strip = self._lines[(key, under_cursor)] = self._draw(key, cells, style)
+        return self._crop(strip, width, styles["base"])
 
-    def _draw(self, key: str | None, cells, style: Style) -> list[Segment]:
-        """One full-width line: every column padded to its width, cells' own styles over `style`."""
-        out: list[Segment] = []
-        blank = " " * PAD
+    def _draw(self, key: str | None, cells, style: Style) -> Strip:
+        """One full-width line: every column padded to its width, cells' own styles over `style`.
+        Unstyled text and padding run together into one segment (a plain row is one segment, not four
+        a cell), and the length is known, so nothing downstream measures the text again."""
+        segments: list[Segment] = []
+        run = ""  # text in the line's own style, not yet a segment
+        pad = " " * PAD
+        length = 0
         for column, cell in zip(self._columns, cells):
-            out.append(Segment(blank, style))
-            plain = cell.plain
-            gap = column.width - cell.cell_len  # >= 0: widths grow to fit every drawn row and the header
-            if cell.justify == "right":
-                out.append(Segment(" " * gap, style))
-                gap = 0
+            width = column.width
+            length += width + 2 * PAD
+            gap = width - cell.cell_len  # >= 0: widths grow to fit every drawn row and the header
+            right = cell.justify == "right"
+            run += pad + " " * gap if right else pad
             if cell.spans:
                 for seg in cell.render(_CONSOLE):
-                    out.append(Segment(seg.text, style + seg.style if seg.style else style))
+                    if seg.style:
+                        if run:
+                            segments.append(Segment(run, style))
+                        segments.append(Segment(seg.text, self._over(style, seg.style)))
+                        run = ""
+                    else:
+                        run += seg.text
+            elif cell.style:
+                if run:
+                    segments.append(Segment(run, style))
+                segments.append(Segment(cell.plain, self._over(style, cell.style)))
+                run = ""
             else:
-                cell_style = cell.style
-                if cell_style:
-                    cell_style = style + (Style.parse(cell_style) if isinstance(cell_style, str) else cell_style)
-                else:
-                    cell_style = style
-                out.append(Segment(plain, cell_style))
-            out.append(Segment(" " * (gap + PAD), style))
-        return out
+                run += cell.plain
+            run += pad if right else " " * gap + pad
+        if run:
+            segments.append(Segment(run, style))
+        return Strip(segments, length)
 
-    def _crop(self, segments: list[Segment], width: int, base: Style) -> Strip:
-        """Keep the first column fixed and scroll the others by scroll_x; pad to the width."""
-        strip = Strip(segments)
+    def _over(self, style: Style, cell_style: Style | str) -> Style:
+        """`style` with a cell's style on top, made once per pair."""
+        combined = self._combined.get((style, cell_style))
+        if combined is None:
+            top = Style.parse(cell_style) if isinstance(cell_style, str) else cell_style
+            combined = self._combined[(style, cell_style)] = style + top
+            if len(self._combined) > 512:  # themes and cursor states come and go: stay small
+                self._combined.clear()
+                self._combined[(style, cell_style)] = combined
+        return combined
+
+    def _crop(self, strip: Strip, width: int, base: Style) -> Strip:
+        """Keep the first column fixed and scroll the others by scroll_x; pad or cut to the width."""
         scroll_x = int(self.scroll_x)
         if scroll_x and self._columns:
             fixed = self._columns[0].width + 2 * PAD
             strip = Strip.join([strip.crop(0, fixed), strip.crop(fixed + scroll_x, strip.cell_length)])
-        return strip.adjust_cell_length(width, base)
+        length = strip.cell_length
+        if length < width:
+            return Strip([*strip, Segment(" " * (width - length), base)], width)
+        return strip.crop(0, width) if length > width else strip
 
 
 _CONSOLE = Console(width=10_000, color_system=None, force_terminal=False, legacy_windows=False)  # for Text.render

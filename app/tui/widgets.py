@@ -54,7 +54,7 @@ class StatusHeader(Static):
         line2.append(f"{'day' if narrow else 'today'} {state.money(s.get('spend_today_micro_usd', 0))}{sep}")
         line2.append(f"{'mo' if narrow else 'month'} {state.money(s.get('spend_month_micro_usd', 0))}{sep}")
         line2.append(f"lag {fmt_ms(lag)}", style="yellow" if lag >= 20 else "")
-        self.update(Text("\n").join([line1, line2]))
+        self.update(Text("\n").join([line1, line2]), layout=False)  # two lines, full width: never resizes
 
 
 def bar(pct: float, width: int) -> Text:

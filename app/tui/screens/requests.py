@@ -11,8 +11,10 @@ Tail semantics (toolong / k9s / memray):
 
 Cost: each tick only the rows that arrived since the last tick are looked at and appended to a
 LiveTail (a list append per row; only the visible lines are drawn, from a per-row cache); beyond ROW_CAP
-the oldest rows are evicted EVICT_BATCH at a time in one pass (`LiveTail.drop_oldest`). The table is cleared and refilled only when the filter changes, on
-the first fill, or when more than ROW_CAP rows arrive at once (a long-hidden screen, a long pause).
+exactly the excess oldest rows are evicted in one pass (`LiveTail.add_items(cap=)`), so a full table keeps
+its size and a tick costs no layout pass, only a repaint of the table. The table is cleared and refilled
+only when the filter changes, on the first fill, or when more than ROW_CAP rows arrive at once (a
+long-hidden screen, a long pause).
 """
 from __future__ import annotations
 
@@ -31,8 +33,6 @@ from .base import LiveScreen
 from .request_rows import COLUMNS, NARROW, make_matcher, row_cells
 
 ROW_CAP = 1000  # rows the table holds at most (the console keeps more in state.requests)
-EVICT_BATCH = 100  # past the cap, the oldest rows go 100 at a time: eviction shifts every row, so the
-# whole visible table re-renders — once per 100 rows, not on every tick
 FILTER_DELAY = 0.15  # seconds of typing quiet before the filter applies (enter applies at once)
 
 
@@ -207,7 +207,7 @@ class RequestsScreen(LiveScreen):
         self._matched = 0
         self._primed = False
 
-    def _add_rows(self, rows: list[dict]) -> None:
+    def _add_rows(self, rows: list[dict], cap: int | None = None) -> None:
         table, by_id = self.table, self._by_id
         state = self.state
         tz, money, short = zone(state.overview.get("timezone")), state.money, self._short
@@ -218,7 +218,10 @@ class RequestsScreen(LiveScreen):
             if rid not in by_id:
                 by_id[rid] = r
                 fresh.append((rid, r))
-        table.add_items(fresh)
+        table.add_items(fresh, cap=cap)
+        excess = len(by_id) - table.row_count  # _by_id is in table order: its first keys are the oldest rows
+        for key in list(islice(by_id, excess)):
+            del by_id[key]
 
     def _append(self, matched: list[dict]) -> None:
         """Append the rows (oldest first), evict the oldest beyond ROW_CAP, follow the newest."""
@@ -226,14 +229,7 @@ class RequestsScreen(LiveScreen):
         if len(matched) >= ROW_CAP:  # more than a screenful of history at once: start over
             self._rebuild()
             return
-        self._add_rows(matched)
-        excess = table.row_count - ROW_CAP
-        if excess > 0:  # _by_id is in table order: its first keys are the oldest rows
-            excess = min(table.row_count - 1, excess + EVICT_BATCH)
-            by_id = self._by_id
-            for key in list(islice(by_id, excess)):
-                del by_id[key]
-            table.drop_oldest(excess)
+        self._add_rows(matched, cap=ROW_CAP)
         self._shown_seq = self._last_seq
         self._to_end()
 
