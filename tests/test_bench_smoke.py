@@ -42,3 +42,24 @@ def test_bench_quick_writes_report_and_results(tmp_path):
     assert "## Targets" in report and "## Soak" in report
     assert {t["result"] for t in results["targets"]} <= {"PASS", "**FAIL**"}
     assert len(results["targets"]) >= 10
+
+
+def test_rates_where_direct_is_near_capacity_leave_the_latency_targets():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run as bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+    def floor_row(scenario, rate, added):
+        metric = bench.BY_NAME[scenario].primary
+        return {"scenario": scenario, "metric": metric, "rate": rate, "target": "floor", "added_p50": added}
+    rows = [floor_row("claude-code", 200, 0.4), floor_row("claude-code", 500, 0.01),
+            floor_row("small", 500, 0.5), floor_row("stream", 500, -1.5)]
+    data = {"saturation": [{"scenario": "claude-code", "target": "direct", "achieved_rate": 553.0},
+                           {"scenario": "small", "target": "direct", "achieved_rate": 3900.0}]}
+    assert bench.direct_overloaded(rows, data, "claude-code", 500)  # 500 >= 0.8 x 553
+    assert not bench.direct_overloaded(rows, data, "claude-code", 200)
+    assert not bench.direct_overloaded(rows, data, "small", 500)
+    assert not bench.direct_overloaded(rows, data, "everything-on", 500)  # direct's numbers are small's
+    assert bench.direct_overloaded(rows, data, "stream", 500)  # the floor's added p50 is below -1 ms
