@@ -107,7 +107,8 @@ class LiveTail(ScrollView, can_focus=True):
         self._lines: dict[tuple[str, bool], Strip] = {}  # (row key, under cursor) -> the drawn line
         self._combined: dict[tuple, Style] = {}  # (line style, cell style) -> both, see _over
         self._paint_width = 0
-        self._styles: dict[str, Style] | None = None  # component styles, resolved once per paint
+        self._styles: dict | None = None  # the line styles during a paint
+        self._paint_styles: dict | None = None  # see _line_styles
 
     # -- columns and rows ----------------------------------------------------------------------
     def add_column(self, label: str, *, key: str | None = None) -> str:
@@ -284,10 +285,28 @@ class LiveTail(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._lines.clear()
+        self._paint_styles = None
+
+    def _line_styles(self) -> dict:
+        """The line styles (header; row by zebra parity and cursor), resolved once per theme and focus
+        state rather than on every paint."""
+        focused = self.has_focus
+        cached = self._paint_styles
+        if cached is not None and cached["focused"] == focused:
+            return cached
+        base = self.rich_style
+        even = self.get_component_rich_style("live-tail--even-row") if self.zebra_stripes else Style()
+        cursor = self.get_component_rich_style("live-tail--cursor")
+        self._paint_styles = cached = {
+            "focused": focused, "base": base,
+            "header": base + self.get_component_rich_style("live-tail--header"),
+            (False, False): base, (True, False): base + even,
+            (False, True): base + cursor, (True, True): base + even + cursor,
+        }
+        return cached
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._styles = {name: self.get_component_rich_style(name) for name in self.COMPONENT_CLASSES}
-        self._styles["base"] = self.rich_style
+        self._styles = self._line_styles()
         self._paint_width = self.scrollable_content_region.width
         try:
             return super().render_lines(crop)
@@ -298,11 +317,10 @@ class LiveTail(ScrollView, can_focus=True):
         give_way()  # a waiting gateway thread runs between lines, not after the whole repaint
         styles = self._styles
         if styles is None:  # called outside a paint
-            styles, self._paint_width = {"base": self.rich_style}, self.scrollable_content_region.width
+            styles, self._paint_width = self._line_styles(), self.scrollable_content_region.width
         width = self._paint_width
         if y == 0:
-            strip = self._draw(None, [c.label for c in self._columns], styles["base"]
-                               + styles.get("live-tail--header", Style()))
+            strip = self._draw(None, [c.label for c in self._columns], styles["header"])
         else:
             index = int(self.scroll_y) + y - 1
             if index >= len(self._keys):
@@ -311,11 +329,7 @@ class LiveTail(ScrollView, can_focus=True):
             under_cursor = index == self._cursor
             strip = self._lines.get((key, under_cursor))
             if strip is None:
-                style = styles["base"]
-                if self.zebra_stripes and self._seq[key] % 2:
-                    style += styles.get("live-tail--even-row", Style())
-                if under_cursor:
-                    style += styles.get("live-tail--cursor", Style())
+                style = styles[(self._seq[key] % 2 == 1, under_cursor)]
                 cells = self._row_cells(key)
                 strip = self._lines[(key, under_cursor)] = self._draw(key, cells, style)
         return self._crop(strip, width, styles["base"])
