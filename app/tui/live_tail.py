@@ -348,22 +348,16 @@ class LiveTail(ScrollView, can_focus=True):
             gap = width - cell.cell_len  # >= 0: widths grow to fit every drawn row and the header
             right = cell.justify == "right"
             run += pad + " " * gap if right else pad
-            if cell.spans:
-                for seg in cell.render(_CONSOLE):
-                    if seg.style:
-                        if run:
-                            segments.append(Segment(run, style))
-                        segments.append(Segment(seg.text, self._over(style, seg.style)))
-                        run = ""
-                    else:
-                        run += seg.text
-            elif cell.style:
-                if run:
-                    segments.append(Segment(run, style))
-                segments.append(Segment(cell.plain, self._over(style, cell.style)))
-                run = ""
-            else:
-                run += cell.plain
+            pieces = cell.render(_CONSOLE) if cell.spans else ((cell.plain, cell.style),)
+            for piece in pieces:  # (text, style) pairs or Segments
+                text, piece_style = piece[0], piece[1]
+                if piece_style:
+                    if run:
+                        segments.append(Segment(run, style))
+                    segments.append(Segment(text, self._over(style, piece_style)))
+                    run = ""
+                else:
+                    run += text
             run += pad if right else " " * gap + pad
         if run:
             segments.append(Segment(run, style))
