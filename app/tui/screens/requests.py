@@ -225,7 +225,6 @@ class RequestsScreen(LiveScreen):
 
     def _append(self, matched: list[dict]) -> None:
         """Append the rows (oldest first), evict the oldest beyond ROW_CAP, follow the newest."""
-        table = self.table
         if len(matched) >= ROW_CAP:  # more than a screenful of history at once: start over
             self._rebuild()
             return
