@@ -8,8 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from ..core.records import record_dict
-from .interpreter_sharing import give_way
+from .request_row import RequestRow
 from ..core.secrets import SecretError, store_in_keyring
 
 
@@ -95,12 +94,9 @@ class LocalSource:
             raise SourceError(str(exc)) from None
 
 
-ROWS_PER_STEP = 50  # request rows made between two give_way() calls (~0.1 ms)
-
-
-def request_rows(seq: int, events: list) -> tuple[int, list[dict]]:
-    """(the newest seq, a dict per finished request) from the event bus's request events."""
-    return (events[-1].seq if events else seq), [record_dict(e.payload) | {"seq": e.seq} for e in events]
+def request_rows(seq: int, events: list) -> tuple[int, list[RequestRow]]:
+    """(the newest seq, a row per finished request) from the event bus's request events."""
+    return (events[-1].seq if events else seq), [RequestRow(e.payload, e.seq) for e in events]
 
 
 class OtherLoopSource:
@@ -108,10 +104,8 @@ class OtherLoopSource:
     runs there, where the gateway's state lives, and the console awaits the result on its own loop.
 
     The request tail is the one big read (~500 rows a second at 500 requests/s): only picking the new
-    events out of the ring runs on the gateway's loop; turning them into rows (~2.5 µs each, ~1 ms a
-    tick held on the gateway's loop before) happens here, on the console's side, in small steps that give
-    way to the gateway thread. A published request record is never changed again, so reading it from
-    this thread is safe."""
+    events out of the ring runs on the gateway's loop; the rows (RequestRow, a view that builds its dict
+    only when read; building them all held the gateway's loop ~1 ms a tick before) are made here."""
     remote = False
 
     def __init__(self, source: LocalSource, call):
@@ -120,12 +114,7 @@ class OtherLoopSource:
     async def requests_since(self, seq: int) -> tuple[int, list[dict]]:
         async def pick():
             return self._source.gw.events.requests_since(seq)
-        events = await self._call_there(pick())
-        rows = []
-        for start in range(0, len(events), ROWS_PER_STEP):
-            give_way()  # see interpreter_sharing.py
-            rows.extend(request_rows(seq, events[start:start + ROWS_PER_STEP])[1])
-        return (events[-1].seq if events else seq), rows
+        return request_rows(seq, await self._call_there(pick()))
 
     def __getattr__(self, name: str):
         method = getattr(self._source, name)

@@ -8,8 +8,8 @@ interval while the other waits: two busy threads split the CPU about evenly. A c
 arrived meanwhile, which is the slowest 1% (p99 +2-3 ms over headless).
 
 `give_way()` lets go of the interpreter and the CPU for a moment: a gateway thread that is waiting runs
-at once and keeps the interpreter for its whole interval, while the console never holds it for longer
-than one small step (a table line, a batch of rows). When nothing waits it costs about a microsecond.
+at once and keeps the interpreter for its whole interval, while the console holds it for no longer than one small step
+(the request tail calls it between table lines). When nothing waits it costs about a microsecond.
 """
 from __future__ import annotations
 

@@ -1,0 +1,34 @@
+"""RequestRow reads like record_dict(record) | {"seq": n} and builds that dict only when a field is read."""
+from datetime import datetime, timezone
+
+from app.core.records import RequestRecord, record_dict
+from app.core.usage import Usage
+from app.service.request_row import RequestRow
+
+
+def record() -> RequestRecord:
+    return RequestRecord(id="req_1", ts=datetime(2026, 11, 27, 4, 30, tzinfo=timezone.utc), path="/v1/messages",
+                         key_name="dev-pranay", team="backend", requested_model="claude-sonnet-4-5",
+                         served_model="claude-haiku-4-5", provider="anthropic", status=200,
+                         usage=Usage(input_tokens=12, output_tokens=34), cost_micro_usd=123, latency_ms=12.345,
+                         attempts=[{"provider": "anthropic", "status": 200}])
+
+
+def test_a_row_is_the_records_dict_with_its_seq():
+    r = record()
+    row = RequestRow(r, 7)
+    expected = record_dict(r) | {"seq": 7}
+    assert dict(row) == expected and row == expected and len(row) == len(expected)
+    assert row["served_model"] == "claude-haiku-4-5" and row.get("latency_ms") == 12.3
+    assert row.get("nope") is None and row.get("nope", "x") == "x" and "key" in row and "nope" not in row
+
+
+def test_id_and_seq_do_not_build_the_dict(monkeypatch):
+    import app.service.request_row as request_row
+    built = []
+    monkeypatch.setattr(request_row, "record_dict", lambda rec: built.append(rec) or record_dict(rec))
+    row = RequestRow(record(), 7)
+    assert (row["id"], row.get("id"), row["seq"], row.get("seq", 0)) == ("req_1", "req_1", 7, 7)
+    assert built == []
+    assert row.get("key") == "dev-pranay" and row["team"] == "backend"
+    assert len(built) == 1  # built once, then kept
