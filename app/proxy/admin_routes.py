@@ -151,8 +151,8 @@ async def live_overview(request: web.Request) -> web.Response:
 
 
 async def live_requests(request: web.Request) -> web.Response:
-    seq, data = await request.app[LIVE].requests_since(int(request.query.get("since", "0")))
-    return web.json_response({"seq": seq, "data": data})
+    seq, rows = await request.app[LIVE].requests_since(int(request.query.get("since", "0")))
+    return web.json_response({"seq": seq, "data": [dict(r) for r in rows]})  # rows are RequestRow views
 
 
 async def live_events(request: web.Request) -> web.Response:
