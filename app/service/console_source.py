@@ -8,8 +8,8 @@ from typing import Any
 
 import aiohttp
 
-from .request_row import RequestRow
 from ..core.secrets import SecretError, store_in_keyring
+from .request_row import RequestRow
 
 
 class SourceError(Exception):
@@ -36,7 +36,7 @@ class LocalSource:
                              "per_usd": str(gw.config.currency.per_usd)},
                 "timezone": gw.config.timezone, "providers": self.admin.providers()}
 
-    async def requests_since(self, seq: int) -> tuple[int, list[dict]]:
+    async def requests_since(self, seq: int) -> tuple[int, list[RequestRow]]:
         return request_rows(seq, self.gw.events.requests_since(seq))
 
     async def events_since(self, seq: int) -> tuple[int, list[dict]]:
@@ -111,7 +111,7 @@ class OtherLoopSource:
     def __init__(self, source: LocalSource, call):
         self._source, self._call_there, self.listen = source, call, source.listen
 
-    async def requests_since(self, seq: int) -> tuple[int, list[dict]]:
+    async def requests_since(self, seq: int) -> tuple[int, list[RequestRow]]:
         async def pick():
             return self._source.gw.events.requests_since(seq)
         return request_rows(seq, await self._call_there(pick()))

@@ -106,8 +106,7 @@ class LiveTail(ScrollView, can_focus=True):
         self._cursor = 0
         self._lines: dict[tuple[str, bool], Strip] = {}  # (row key, under cursor) -> the drawn line
         self._combined: dict[tuple, Style] = {}  # (line style, cell style) -> both, see _over
-        self._paint_width = 0
-        self._styles: dict | None = None  # the line styles during a paint
+        self._paint_width: int | None = None  # during a paint
         self._paint_styles: dict | None = None  # see _line_styles
 
     # -- columns and rows ----------------------------------------------------------------------
@@ -306,19 +305,16 @@ class LiveTail(ScrollView, can_focus=True):
         return cached
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._styles = self._line_styles()
-        self._paint_width = self.scrollable_content_region.width
+        self._paint_width = self.scrollable_content_region.width  # once per paint, not per line
         try:
             return super().render_lines(crop)
         finally:
-            self._styles = None
+            self._paint_width = None
 
     def render_line(self, y: int) -> Strip:
         give_way()  # a waiting gateway thread runs between lines, not after the whole repaint
-        styles = self._styles
-        if styles is None:  # called outside a paint
-            styles, self._paint_width = self._line_styles(), self.scrollable_content_region.width
-        width = self._paint_width
+        styles = self._line_styles()
+        width = self.scrollable_content_region.width if self._paint_width is None else self._paint_width
         if y == 0:
             strip = self._draw(None, [c.label for c in self._columns], styles["header"])
         else:

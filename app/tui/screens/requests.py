@@ -219,9 +219,10 @@ class RequestsScreen(LiveScreen):
                 by_id[rid] = r
                 fresh.append((rid, r))
         table.add_items(fresh, cap=cap)
-        excess = len(by_id) - table.row_count  # _by_id is in table order: its first keys are the oldest rows
-        for key in list(islice(by_id, excess)):
-            del by_id[key]
+        excess = len(by_id) - table.row_count  # rows the cap evicted; _by_id is in table order, oldest first
+        if excess > 0:
+            for key in list(islice(by_id, excess)):
+                del by_id[key]
 
     def _append(self, matched: list[dict]) -> None:
         """Append the rows (oldest first), evict the oldest beyond ROW_CAP, follow the newest."""
