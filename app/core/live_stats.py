@@ -21,10 +21,6 @@ MINUTES_KEPT = 24 * 60
 _DAY = parse_period("1d", False)
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    return _at(sorted(values), q)
-
-
 def _at(ordered: list[float], q: float) -> float | None:
     """The q-quantile of already sorted values (None for none)."""
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
