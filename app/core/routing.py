@@ -37,13 +37,17 @@ class RequestFacts:
 
 def _has_images(messages: list) -> bool:
     """Images anywhere: in a message, or inside a tool_result (how Claude Code sends screenshots)."""
-    def blocks_have_image(blocks) -> bool:
-        for b in blocks if isinstance(blocks, list) else ():
-            if isinstance(b, dict) and (b.get("type") == "image" or
-                                        (b.get("type") == "tool_result" and blocks_have_image(b.get("content")))):
-                return True
-        return False
-    return any(isinstance(m, dict) and blocks_have_image(m.get("content")) for m in messages)
+    return any(isinstance(m, dict) and _blocks_have_image(m.get("content")) for m in messages)
+
+
+def _blocks_have_image(blocks) -> bool:
+    # module level, not nested in _has_images: a recursive closure is a reference cycle, one per request,
+    # that only the cyclic collector frees (its pauses stop every thread)
+    for b in blocks if isinstance(blocks, list) else ():
+        if isinstance(b, dict) and (b.get("type") == "image" or
+                                    (b.get("type") == "tool_result" and _blocks_have_image(b.get("content")))):
+            return True
+    return False
 
 
 def matches(when: dict, f: RequestFacts) -> bool:
