@@ -24,6 +24,7 @@ from app.proxy.heap import settle_after_startup
 from app.proxy.server_thread import GatewayThread
 from app.service.admin import AdminService
 from app.service.console_source import LocalSource, OtherLoopSource
+from app.service.interpreter_sharing import run_console_at_idle_priority
 from app.tui.app import ConsoleApp
 
 SIZE = (120, 40)
@@ -35,6 +36,7 @@ async def serve_with_console(config_path: Path, port: int) -> str:
     setup_logging(config, to_stderr=True)  # like `serve`: the only difference between targets is the console
     gateway = GatewayThread(config, host="127.0.0.1", port=port)
     await gateway.start()
+    print(f"console: thread priority {run_console_at_idle_priority()}", flush=True)  # as app/tui/runner.py
     server = gateway.server
     app = ConsoleApp(OtherLoopSource(LocalSource(server.gateway, AdminService(server.gateway), server.url),
                                      gateway.call))

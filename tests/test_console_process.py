@@ -186,6 +186,18 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def thread_policies(pid: int) -> dict[int, int]:
+    """{thread id: scheduling policy} of a process (field 41 of /proc/PID/task/TID/stat)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="utf-8") as fh:
+                out[int(tid)] = int(fh.read().rpartition(")")[2].split()[38])
+        except (OSError, IndexError):
+            continue
+    return out
+
+
 def child_pids(pid: int) -> list[int]:
     out = []
     for entry in os.listdir("/proc"):
@@ -278,6 +290,11 @@ def test_demo_console_every_screen_then_quit(tmux, tmp_path):
     try:
         # the status header: listen address and traffic flowing
         wait_for_pane(pane, lambda t: listen in t and header_rps(t) > 0, 20, f"the header with {listen} and req/s > 0")
+
+        # the console (main thread) runs at idle priority; the gateway's thread, started before, does not
+        policies = thread_policies(pane.pid)
+        assert policies[pane.pid] == os.SCHED_IDLE, policies
+        assert any(p == os.SCHED_OTHER for tid, p in policies.items() if tid != pane.pid), policies
 
         # 2: the requests screen fills with the synthetic developers' rows
         pane.send("2")

@@ -10,9 +10,39 @@ arrived meanwhile, which is the slowest 1% (p99 +2-3 ms over headless).
 `give_way()` lets go of the interpreter and the CPU for a moment: a gateway thread that is waiting runs
 at once and keeps the interpreter for its whole interval, while the console holds it for no longer than one small step
 (the request tail calls it between table lines). When nothing waits it costs about a microsecond.
+
+That only helps between table lines: most of a repaint is Textual's own (styles, compositor), and a
+thread that gets the interpreter back after a forced switch asks for it again one interval later, so
+during those stretches the two threads alternate and requests are served at about half speed. At 500
+requests/s that put ~1.4% of requests 0.5 ms later (bench/, p99 +0.3 ms over headless).
+`run_console_at_idle_priority()` fixes that where threads share a core: the console's thread gets the
+CPU only when the gateway's thread does not want it, so it cannot even ask for the interpreter while
+the gateway is busy. With the shorter switch interval (app/proxy/server_thread.py) a waking gateway
+waits at most ~0.2 ms for a console holding it.
 """
 from __future__ import annotations
 
 import os
 
 give_way = getattr(os, "sched_yield", lambda: None)  # releases the interpreter around the system call
+
+PRIORITY_ENV = "BIFROST_CONSOLE_PRIORITY"  # "normal" keeps the console thread at the default priority
+
+
+def run_console_at_idle_priority() -> str:
+    """Move the CALLING thread (the console's) to SCHED_IDLE, after the gateway's thread has started (a
+    thread inherits its creator's policy). Linux only; returns what it did, for the log.
+
+    The cost, on a host whose CPUs other processes keep busy: the console repaints late, and a console
+    preempted while it holds the interpreter makes the gateway wait until it runs again (with a CPU-bound
+    process on the gateway's core: the slowest request 26 ms instead of 12 ms, p99 unchanged).
+    BIFROST_CONSOLE_PRIORITY=normal opts out."""
+    if os.environ.get(PRIORITY_ENV) == "normal":
+        return f"normal ({PRIORITY_ENV}=normal)"
+    if not hasattr(os, "SCHED_IDLE"):
+        return "normal (no SCHED_IDLE on this platform)"
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # pid 0: this thread only
+    except OSError as exc:
+        return f"normal (SCHED_IDLE refused: {exc})"
+    return "idle (SCHED_IDLE: the CPU the gateway leaves)"

@@ -18,6 +18,7 @@ from ..proxy.heap import settle_after_startup
 from ..proxy.server_thread import GatewayThread
 from ..service.admin import AdminService
 from ..service.console_source import LocalSource, OtherLoopSource, RemoteSource
+from ..service.interpreter_sharing import run_console_at_idle_priority
 from .app import ConsoleApp
 from .terminal import detachable_driver
 
@@ -45,6 +46,7 @@ async def run_with_console(config: Config, *, host=None, port=None, readonly=Fal
     gateway's loop while it serves (the demo's traffic); `after_start(server)` is called once it listens."""
     gateway = GatewayThread(config, host=host, port=port)
     await gateway.start(background)
+    log.info("console thread priority: %s", run_console_at_idle_priority())
     server = gateway.server
     if after_start:
         after_start(server)
