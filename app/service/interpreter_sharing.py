@@ -35,7 +35,8 @@ def run_console_at_idle_priority() -> str:
 
     The cost, on a host whose CPUs other processes keep busy: the console repaints late, and a console
     preempted while it holds the interpreter makes the gateway wait until it runs again (with a CPU-bound
-    process on the gateway's core: the slowest request 26 ms instead of 12 ms, p99 unchanged).
+    process on the gateway's core, 200 req/s for 20 s: the slowest request 14-26 ms instead of 10-12 ms,
+    p99 unchanged).
     BIFROST_CONSOLE_PRIORITY=normal opts out."""
     if os.environ.get(PRIORITY_ENV) == "normal":
         return f"normal ({PRIORITY_ENV}=normal)"
