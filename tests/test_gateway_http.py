@@ -9,6 +9,7 @@ import re
 import sqlite3
 import subprocess
 import time
+import types
 import uuid
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -296,9 +297,9 @@ async def test_raw_claude_code_request_is_forwarded_untouched(gateway, stream):
 
 def _owned_by_app(obj) -> bool:
     """Is this garbage object app code's: a function defined in app/, a cell holding one, an app class's instance?"""
-    if isinstance(obj, type(_owned_by_app)):
+    if isinstance(obj, types.FunctionType):
         return "/app/" in obj.__code__.co_filename
-    if type(obj).__name__ == "cell":
+    if isinstance(obj, types.CellType):
         try:
             return _owned_by_app(obj.cell_contents)
         except ValueError:  # an empty cell
