@@ -629,3 +629,16 @@ def test_snapshot_requests(snap_compare, size):
         await pilot.press("2")
         await _quiet(pilot)
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+async def test_a_poll_landing_on_a_screen_still_mounting_its_header_waits_for_the_next_tick():
+    """A poll can finish just as a switched-to screen is mounting its children; it must not crash the app."""
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        assert isinstance(app.screen, RequestsScreen)
+        await app.screen.query_one("#status-header").remove()  # as if not mounted yet
+        app.refresh_screen()  # raised NoMatches before
+        await app.poll()
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, RequestsScreen)

@@ -177,10 +177,14 @@ class ConsoleApp(App):
 
     def refresh_screen(self) -> None:
         screen = self.screen
-        if isinstance(screen, LiveScreen) and screen.is_mounted:
-            with self.batch_update():
-                screen.query_one("#status-header").show(self.state, self.badges())
-                screen.refresh_data(self.state)
+        if not (isinstance(screen, LiveScreen) and screen.is_mounted):
+            return
+        header = screen.query_one_optional("#status-header")
+        if header is None:  # a screen switched to while the poll was out: its children are still mounting
+            return  # the next tick fills it
+        with self.batch_update():
+            header.show(self.state, self.badges())
+            screen.refresh_data(self.state)
 
     def announce(self, event: dict) -> None:
         """A toast only when something changes state (a circuit opens or closes, a failover)."""
