@@ -378,13 +378,13 @@ def start_target(procs: Processes, target: str, mock_port: int, config: Path,
 
 def loadgen(url: str, auth: list[str], body: Path, sc: Scenario, duration: float, warmup: int, *,
             rate: float | None = None, concurrency: int | None = None, extra: list[str] | None = None,
-            timeout: float | None = None) -> dict:
+            timeout: float | None = None, warm_s: float = 0.0) -> dict:
     cmd = [PY, str(BENCH / "loadgen.py"), "--url", url, *auth, "--body", str(body),
            "--duration", str(duration), "--warmup", str(warmup)]
     cmd += ["--stream"] if sc.stream else []
     for name, value in sc.headers.items():
         cmd += ["--header", f"{name}: {value}"]
-    cmd += ["--concurrency", str(concurrency)] if concurrency else ["--rate", str(rate)]
+    cmd += ["--concurrency", str(concurrency)] if concurrency else ["--rate", str(rate), "--warmup-seconds", str(warm_s)]
     cmd += extra or []
     done = subprocess.run(pin(LOADGEN_CORE, cmd), capture_output=True, text=True,
                           timeout=timeout or duration + 120, check=False)
@@ -449,7 +449,8 @@ def measure(args: argparse.Namespace, out: Path) -> dict:
                         auth = ["--key", UPSTREAM_KEY]
                     for rate in args.rates:
                         print(f"  {sc.name:13} run {run + 1}/{args.runs} {target:19} {rate:>6g}/s", flush=True)
-                        res = loadgen(url, auth, bodies[sc.name], sc, args.duration, args.warmup, rate=rate)
+                        res = loadgen(url, auth, bodies[sc.name], sc, args.duration, args.warmup, rate=rate,
+                                      warm_s=args.warmup_seconds)
                         raw.append({"scenario": sc.name, "target": target, "rate": rate, "run": run, **res})
                     if run == args.runs - 1:
                         print(f"  {sc.name:13} saturation  {target:19} {args.concurrency} workers", flush=True)
@@ -851,7 +852,8 @@ def report(data: dict, rows: list[dict], args: argparse.Namespace, out: Path, it
     return f"""# bifrost-tui benchmark — {out.name}
 
 Added latency = target percentile − `direct` percentile (medians over {args.runs} run(s) of {args.duration:g} s each,
-open-loop uniform arrivals, latency from the scheduled send time). Mock upstream: latency 0, tokens/s 0.
+open-loop uniform arrivals, latency from the scheduled send time, after {getattr(args, "warmup_seconds", 0):g} s unrecorded at the same
+rate). Mock upstream: latency 0, tokens/s 0.
 Pinning: {pinning}
 Machine: load average {' / '.join(f'{x:.2f}' for x in la[0])} (1/5/15 min) at the start,
 {' / '.join(f'{x:.2f}' for x in la[1])} at the end; other processes used {data['foreign_cpu_pct']:.0f}% of all cores
@@ -905,6 +907,8 @@ def main() -> int:
     p.add_argument("--sat-duration", type=float, default=5.0, help="seconds of saturation per target")
     p.add_argument("--concurrency", type=int, default=32, help="saturation and soak workers")
     p.add_argument("--warmup", type=int, default=40, help="unrecorded requests before each load run")
+    p.add_argument("--warmup-seconds", type=float, default=1.0,
+                   help="fixed-rate runs: this long at the run's rate first, not recorded")
     p.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS), help="comma-separated; '' = none")
     p.add_argument("--targets", default=",".join(TARGETS), help="comma-separated subset of " + ", ".join(TARGETS))
     p.add_argument("--soak", type=int, default=0, help="N: after the scenarios, N requests through bifrost-tui "
@@ -918,6 +922,7 @@ def main() -> int:
         return rebuild_report(args.report_from)
     if args.quick:
         args.runs, args.rates, args.duration, args.sat_duration, args.concurrency, args.warmup = 1, "20", 1, 1, 8, 8
+        args.warmup_seconds = 0.2
     args.rates = [float(r) for r in args.rates.split(",")]
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     args.targets = [t for t in TARGETS if t in args.targets.split(",")]

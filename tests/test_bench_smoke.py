@@ -63,3 +63,26 @@ def test_rates_where_direct_is_near_capacity_leave_the_latency_targets():
     assert not bench.direct_overloaded(rows, data, "small", 500)
     assert not bench.direct_overloaded(rows, data, "everything-on", 500)  # direct's numbers are small's
     assert bench.direct_overloaded(rows, data, "stream", 500)  # the floor's added p50 is below -1 ms
+
+
+def test_loadgen_warm_up_runs_at_the_rate_first_and_is_not_recorded(tmp_path, mock_upstream):
+    """--warmup-seconds: that many seconds of the same schedule go out first (the mock receives them), and
+    only the measured window's requests are counted."""
+    import urllib.request
+
+    from conftest import UPSTREAM_KEY
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"model": "claude-haiku-4-5", "max_tokens": 8,
+                                "messages": [{"role": "user", "content": "hi"}]}))
+    urllib.request.urlopen(urllib.request.Request(f"{mock_upstream}/_mock/requests", method="DELETE"), timeout=5)
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "loadgen.py"), "--url", f"{mock_upstream}/v1/messages",
+                           "--key", UPSTREAM_KEY, "--body", str(body), "--rate", "40", "--duration", "0.5",
+                           "--warmup", "0", "--warmup-seconds", "1"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["sent"] == 20 and result["warm_sent"] == 40
+    assert result["count"] == 20 and result["errors"] == 0  # the warm-up is not in the percentiles
+    with urllib.request.urlopen(f"{mock_upstream}/_mock/requests", timeout=5) as reply:
+        received = json.load(reply)
+    assert len([r for r in received if r["path_qs"] == "/v1/messages"]) == 60
