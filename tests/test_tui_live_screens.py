@@ -43,7 +43,7 @@ def title(screen) -> str:
 
 
 def shown_keys(screen: RequestsScreen) -> list[str]:
-    return [row["key"] for row in screen._by_id.values()]
+    return [row["key"] for row in screen.table.items()]
 
 
 async def poll(app, pilot) -> None:
@@ -327,6 +327,26 @@ async def test_detail_shows_routing_savings_and_rule():
         assert "₹0.7056" in text  # saved: (10500 - 2100) micro-USD at 84/USD
 
 
+async def test_a_long_tail_keeps_only_the_drawn_rows_of_rows_still_held():
+    """Cells and drawn lines are kept per row for repaints; rows the cap evicted must not pile up there."""
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        table = app.screen.table
+        drawn = set()
+        for _ in range(12):
+            fake.add_requests(300)
+            await poll(app, pilot)
+            drawn |= set(table._cells)
+        assert len(app.state.requests) == 3610 and table.row_count == ROW_CAP
+        assert len(drawn) > 300  # every tick drew a screenful of new rows
+        held = set(table.items()[i]["id"] for i in range(ROW_CAP))
+        assert set(table._cells) <= held and {key for key, _ in table._lines} <= held  # evicted: pruned
+        assert len(table._cells) < len(drawn)
+        assert table.cursor_key in table._cells  # what is on screen now stays cached
+
+
 async def test_row_cap_evicts_the_oldest_rows_without_a_rebuild():
     fake = FakeSource.scene()
     app = make_app(fake)
@@ -338,10 +358,13 @@ async def test_row_cap_evicts_the_oldest_rows_without_a_rebuild():
             await poll(app, pilot)
         assert len(app.state.requests) == 1210
         kept = ROW_CAP  # 1210 > cap: exactly the 210 oldest go, in one pass (the table keeps its size)
-        assert table.row_count == kept == len(screen._by_id)
+        assert table.row_count == kept == len(table.items())
         assert f"showing {kept:,} of 1,210" in title(screen)
         first = table.row_key_at(0)
-        assert first == f"req_{1210 - kept + 1:08d}" == next(iter(screen._by_id))
+        assert first == f"req_{1210 - kept + 1:08d}" == table.items()[0]["id"] == table.item(first)["id"]
+        assert "req_00000001" not in table  # evicted: gone from the index too
+        with pytest.raises(KeyError):
+            table.item("req_00000001")
         assert table.get_row_index("req_00001210") == kept - 1 == table.cursor_row
         fake.add_requests(5)
         await poll(app, pilot)
@@ -597,7 +620,7 @@ async def test_real_gateway_requests_show_up_in_the_table(tmp_path):
                     break
                 await asyncio.sleep(0.05)
             assert screen.table.row_count == 3
-            rows = list(screen._by_id.values())
+            rows = screen.table.items()
             assert {r["key"] for r in rows} == {"dev-a"} and {r["provider"] for r in rows} == {"sim"}
             assert all(r["status"] == 200 for r in rows)
             assert "showing 3 of 3" in title(screen)
@@ -642,3 +665,4 @@ async def test_a_poll_landing_on_a_screen_still_mounting_its_header_waits_for_th
         await app.poll()
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, RequestsScreen)
+

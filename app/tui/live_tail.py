@@ -5,10 +5,12 @@ on every append) and re-renders every visible cell whenever rows shift. At 500 r
 ~250 rows per console tick and all visible rows are new, so that work landed on the gateway's event loop
 as 50–100 ms stalls (bench/ "console running", 2026-11-26). Here:
 
-- appending a row is a list append: no layout pass; rows added with `add_items` are turned into cells
-  (by the table's `formatter`) only when first drawn, so a burst of 250 rows formats about 40;
-- only visible lines are drawn, each from a per-row cache of segments, so a tick costs about one
-  screenful of new rows however many arrived (rows scrolled past are never drawn at all);
+- appending a row is two list appends and one dict entry: no layout pass; rows added with `add_items`
+  are turned into cells (by the table's `formatter`) only when first drawn, so a burst of 250 rows
+  formats about 40; evicting the oldest rows is two slice deletions and one dict removal a row (the
+  cached cells and lines of evicted rows are pruned in one pass once there are more than a screenful);
+- only visible lines are drawn, each cached per row already padded and cropped to the width, so a tick
+  costs about one screenful of new rows however many arrived (rows scrolled past are never drawn);
 - zebra striping follows the row's sequence number, not its position, so evicting old rows does not
   repaint the rows that stay;
 - column widths grow to fit the rows drawn so far (like DataTable's auto width); only a wider cell
@@ -99,12 +101,13 @@ class LiveTail(ScrollView, can_focus=True):
         self.zebra_stripes = zebra_stripes
         self._columns: list[_Column] = []
         self._keys: list[str] = []  # row keys, oldest first
-        self._items: dict[str, object] = {}  # row key -> item (None for rows added as cells)
-        self._cells: dict[str, tuple] = {}  # row key -> cells, built on first use for items
+        self._items: list = []  # the row's item, aligned with _keys (None for rows added as cells)
         self._seq: dict[str, int] = {}  # row key -> sequence number (zebra parity survives eviction)
+        self._first_seq = 0  # sequence number of _keys[0]: a row's index is its seq minus this
         self._next_seq = 0
+        self._cells: dict[str, tuple] = {}  # row key -> cells, built on first use for items
         self._cursor = 0
-        self._lines: dict[tuple[str, bool], Strip] = {}  # (row key, under cursor) -> the drawn line
+        self._lines: dict[tuple[str, bool], tuple] = {}  # (row key, under cursor) -> ((width, scroll_x), line)
         self._combined: dict[tuple, Style] = {}  # (line style, cell style) -> both, see _over
         self._paint_width: int | None = None  # during a paint
         self._paint_styles: dict | None = None  # see _line_styles
@@ -127,19 +130,39 @@ class LiveTail(ScrollView, can_focus=True):
         """Append (key, item) rows whose cells `formatter(item)` makes when a row is first drawn or read,
         then drop the oldest rows beyond `cap`; one size update and one refresh for the lot (a full
         table keeps its size, so a steady tail never costs the screen a layout pass)."""
-        for key, item in pairs:
-            self._append(key, item)
+        keys, items, seq = self._keys, self._items, self._seq
+        n = self._next_seq
+        for key, item in pairs:  # _append, inlined: this loop runs for every request the console sees
+            if key in seq:
+                self._next_seq = n
+                raise ValueError(f"duplicate row key {key!r}")
+            keys.append(key)
+            items.append(item)
+            seq[key] = n
+            n += 1
+        self._next_seq = n
         if cap is not None and len(self._keys) > cap:
             self._drop(len(self._keys) - cap)
         self._changed()
 
     def _append(self, key: str, item: object) -> None:
-        if key in self._items:
+        if key in self._seq:
             raise ValueError(f"duplicate row key {key!r}")
         self._keys.append(key)
-        self._items[key] = item
+        self._items.append(item)
         self._seq[key] = self._next_seq
         self._next_seq += 1
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._seq
+
+    def item(self, key: str):
+        """The item a row was added with (`add_items`), or None for a row added as cells; KeyError if absent."""
+        return self._items[self._seq[key] - self._first_seq]
+
+    def items(self) -> list:
+        """Every row's item, oldest first."""
+        return list(self._items)
 
     def _fit(self, cells: tuple) -> bool:
         """Widen columns to fit `cells`; True if any grew."""
@@ -153,7 +176,7 @@ class LiveTail(ScrollView, can_focus=True):
     def _row_cells(self, key: str) -> tuple:
         cells = self._cells.get(key)
         if cells is None:
-            cells = self._cells[key] = tuple(self.formatter(self._items[key]))
+            cells = self._cells[key] = tuple(self.formatter(self.item(key)))
             if self._fit(cells):
                 self._changed(widths=True)  # lines drawn before this one were narrower: draw again
         return cells
@@ -161,19 +184,23 @@ class LiveTail(ScrollView, can_focus=True):
     def _drop(self, n: int) -> None:
         """Remove the first `n` rows in one pass (the cursor keeps pointing at the same row if it stays)."""
         n = min(n, len(self._keys))
+        seq = self._seq
         for key in self._keys[:n]:
-            del self._items[key], self._seq[key]
-            self._cells.pop(key, None)
-            self._lines.pop((key, False), None)
-            self._lines.pop((key, True), None)
-        del self._keys[:n]
+            del seq[key]
+        del self._keys[:n], self._items[:n]
+        self._first_seq += n
         self._cursor = max(0, self._cursor - n)
+        if len(self._cells) > max(self.size.height, 32):  # over a screenful cached: some rows are gone
+            self._cells = {key: cells for key, cells in self._cells.items() if key in seq}
+            self._lines = {line: strip for line, strip in self._lines.items() if line[0] in seq}
 
     def clear(self, columns: bool = False) -> None:
         self._keys.clear()
         self._items.clear()
         self._cells.clear()
+        self._lines.clear()
         self._seq.clear()
+        self._first_seq = self._next_seq
         self._cursor = 0
         if columns:
             self._columns.clear()
@@ -188,7 +215,7 @@ class LiveTail(ScrollView, can_focus=True):
         return self._keys[index]
 
     def get_row(self, key: str) -> tuple:
-        if key not in self._items:
+        if key not in self._seq:
             raise KeyError(key)
         return self._row_cells(key)
 
@@ -198,7 +225,7 @@ class LiveTail(ScrollView, can_focus=True):
     def get_row_index(self, key: str) -> int:
         if key not in self._seq:
             raise KeyError(key)
-        return self._seq[key] - self._seq[self._keys[0]]  # rows are in sequence order, without gaps
+        return self._seq[key] - self._first_seq  # rows are in sequence order, without gaps
 
     # -- cursor --------------------------------------------------------------------------------
     @property
@@ -323,11 +350,14 @@ class LiveTail(ScrollView, can_focus=True):
                 return Strip.blank(width, styles["base"])
             key = self._keys[index]
             under_cursor = index == self._cursor
-            strip = self._lines.get((key, under_cursor))
-            if strip is None:
-                style = styles[(self._seq[key] % 2 == 1, under_cursor)]
-                cells = self._row_cells(key)
-                strip = self._lines[(key, under_cursor)] = self._draw(key, cells, style)
+            shape = (width, int(self.scroll_x))
+            cached = self._lines.get((key, under_cursor))
+            if cached is not None and cached[0] == shape:
+                return cached[1]  # drawn, padded and cropped for this width before
+            style = styles[(self._seq[key] % 2 == 1, under_cursor)]
+            strip = self._crop(self._draw(key, self._row_cells(key), style), width, styles["base"])
+            self._lines[(key, under_cursor)] = (shape, strip)
+            return strip
         return self._crop(strip, width, styles["base"])
 
     def _draw(self, key: str | None, cells, style: Style) -> Strip:

@@ -19,7 +19,6 @@ long-hidden screen, a long pause).
 from __future__ import annotations
 
 from collections import deque
-from itertools import islice
 
 from rich.text import Text
 from textual import on
@@ -63,7 +62,6 @@ class RequestsScreen(LiveScreen):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._by_id: dict[str, dict] = {}  # rows in the table, by request id (the row key)
         self._last_seq = 0  # newest request the screen has looked at
         self._shown_seq = 0  # newest request appended to the table
         self._unseen = 0  # matching rows collected while the view was paused ("+N new")
@@ -109,7 +107,6 @@ class RequestsScreen(LiveScreen):
             self._add_columns()
         finally:
             self._suppress_scroll = False
-        self._by_id.clear()
 
     @property
     def table(self) -> RequestTable:
@@ -145,7 +142,7 @@ class RequestsScreen(LiveScreen):
     def _rebuild_keeping_view(self) -> None:
         """Re-render the rows the table shows now (same rows, same cursor), e.g. after a resize."""
         table = self.table
-        rows = list(self._by_id.values())
+        rows = table.items()
         cursor = table.cursor_row
         self._clear_table()
         self._add_rows(rows)
@@ -208,21 +205,17 @@ class RequestsScreen(LiveScreen):
         self._primed = False
 
     def _add_rows(self, rows: list[dict], cap: int | None = None) -> None:
-        table, by_id = self.table, self._by_id
+        table = self.table
         state = self.state
         tz, money, short = zone(state.overview.get("timezone")), state.money, self._short
         table.formatter = lambda r: row_cells(r, tz, money, short)  # run only for rows that get drawn
-        fresh = []
+        fresh, seen = [], set()
         for r in rows:
             rid = r.get("id") or f"seq-{r.get('seq')}"
-            if rid not in by_id:
-                by_id[rid] = r
+            if rid not in table and rid not in seen:  # the request id is the row key
+                seen.add(rid)
                 fresh.append((rid, r))
         table.add_items(fresh, cap=cap)
-        excess = len(by_id) - table.row_count  # rows the cap evicted; _by_id is in table order, oldest first
-        if excess > 0:
-            for key in list(islice(by_id, excess)):
-                del by_id[key]
 
     def _append(self, matched: list[dict]) -> None:
         """Append the rows (oldest first), evict the oldest beyond ROW_CAP, follow the newest."""
@@ -378,11 +371,11 @@ class RequestsScreen(LiveScreen):
     # -- drill-down, copy ----------------------------------------------------------------------
     def _current_row(self) -> dict | None:
         key = self.table.cursor_key
-        return self._by_id.get(key) if key is not None else None
+        return self.table.item(key) if key is not None else None
 
     @on(LiveTail.RowSelected, "#requests-table")
     def _on_selected(self, event: LiveTail.RowSelected) -> None:
-        row = self._by_id.get(event.row_key)
+        row = self.table.item(event.row_key) if event.row_key in self.table else None
         if row is not None:
             self.app.push_screen(RequestDetail(row, self.state))
 
