@@ -39,7 +39,7 @@ async def serve_with_console(config_path: Path, port: int) -> str:
     print(f"console: thread priority {run_console_at_idle_priority()}", flush=True)  # as app/tui/runner.py
     server = gateway.server
     app = ConsoleApp(OtherLoopSource(LocalSource(server.gateway, AdminService(server.gateway), server.url),
-                                     gateway.call))
+                                     gateway.call), on_ready=settle_after_startup)  # as app/tui/runner.py
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     summary: list[str] = []

@@ -666,3 +666,19 @@ async def test_a_poll_landing_on_a_screen_still_mounting_its_header_waits_for_th
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, RequestsScreen)
 
+
+async def test_on_ready_runs_once_after_the_first_poll_is_on_screen():
+    """The runner settles the heap (collect + freeze) in on_ready: it must come after the console's first
+    screen holds data, and only once (a freeze per poll would keep every row alive forever)."""
+    from app.tui.app import ConsoleApp
+    from app.tui.widgets import StatusHeader
+    seen = []
+    fake = FakeSource.scene()
+    app = ConsoleApp(fake, poll_interval=3600.0,
+                     on_ready=lambda: seen.append(str(app.screen.query_one(StatusHeader).render())))
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        for _ in range(3):
+            await poll(app, pilot)
+        assert len(seen) == 1 and "req/s" in seen[0]

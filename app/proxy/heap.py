@@ -8,6 +8,10 @@ generation is collected after YOUNG_THRESHOLD net allocations instead of 700 (th
 keep CPython's defaults: rarer full collections let reference cycles pile up for longer). Reference
 counting still frees almost everything at once; the collector only hunts cycles, and the benchmark's
 RSS soak (200,000 requests) checks that memory stays flat.
+
+With the console, the runner settles a second time once the console's first screen is drawn: its
+widgets, styles and screens live as long as the process too. Measured 12 s into a 500 requests/s run,
+a full collection then scanned 40k objects in 12 ms instead of 54k in 22 ms (the pause every thread waits).
 """
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ class ConsoleApp(App):
     ]
 
     def __init__(self, source, *, readonly: bool = False, poll_interval: float = 1.0, on_exit=None,
-                 driver_class=None):
+                 on_ready=None, driver_class=None):
         super().__init__(driver_class=driver_class)
         self.source = source
         self.readonly = readonly
@@ -90,6 +90,7 @@ class ConsoleApp(App):
         self._slow_tick = 0.0  # when budgets were last fetched
         self._names_tick = 0.0
         self.on_exit = on_exit
+        self.on_ready = on_ready  # called once, after the first poll has been drawn (runner: settle the heap)
 
     @property
     def attached(self) -> bool:
@@ -109,6 +110,8 @@ class ConsoleApp(App):
     async def on_mount(self) -> None:
         await self.poll()
         self.set_interval(self.poll_interval, self.poll)
+        if self.on_ready is not None:
+            self.call_after_refresh(self.on_ready)
 
     async def poll(self) -> None:
         """Fetch what changed; runs on a timer, never overlapping itself; collection never pauses.

@@ -52,7 +52,7 @@ async def run_with_console(config: Config, *, host=None, port=None, readonly=Fal
         after_start(server)
     source = OtherLoopSource(LocalSource(server.gateway, AdminService(server.gateway), server.url), gateway.call)
     loop = asyncio.get_running_loop()
-    app = ConsoleApp(source, readonly=readonly,
+    app = ConsoleApp(source, readonly=readonly, on_ready=settle_after_startup,  # again: the console's own objects
                      driver_class=detachable_driver(lambda: loop.call_soon_threadsafe(terminal_lost)))
     stop = asyncio.Event()
     detached = False
