@@ -449,8 +449,8 @@ def measure(args: argparse.Namespace, out: Path) -> dict:
                         auth = ["--key", UPSTREAM_KEY]
                     for rate in args.rates:
                         print(f"  {sc.name:13} run {run + 1}/{args.runs} {target:19} {rate:>6g}/s", flush=True)
-                        res = loadgen(url, auth, bodies[sc.name], sc, args.duration, args.warmup, rate=rate,
-                                      warm_s=args.warmup_seconds)
+                        res = loadgen(url, auth, bodies[sc.name], sc, run_seconds(args, rate), args.warmup,
+                                      rate=rate, warm_s=args.warmup_seconds)
                         raw.append({"scenario": sc.name, "target": target, "rate": rate, "run": run, **res})
                     if run == args.runs - 1:
                         print(f"  {sc.name:13} saturation  {target:19} {args.concurrency} workers", flush=True)
@@ -468,6 +468,12 @@ def measure(args: argparse.Namespace, out: Path) -> dict:
     finally:
         procs.stop_all()
     return {"raw": raw, "saturation": saturation, "peak_rss_kb": rss, "soak": soak, "console": console_rows}
+
+
+def run_seconds(args: argparse.Namespace, rate: float) -> float:
+    """A fixed-rate run lasts --duration, or long enough for --min-requests: p99 of 300 requests (6 s at
+    50/s) is the 3rd-slowest request, which one unlucky request can move."""
+    return max(args.duration, getattr(args, "min_requests", 0) / rate)
 
 
 def soak_every(n: int) -> int:
@@ -851,7 +857,8 @@ def report(data: dict, rows: list[dict], args: argparse.Namespace, out: Path, it
     la = data["loadavg_start"], data["loadavg_end"]
     return f"""# bifrost-tui benchmark — {out.name}
 
-Added latency = target percentile − `direct` percentile (medians over {args.runs} run(s) of {args.duration:g} s each,
+Added latency = target percentile − `direct` percentile (medians over {args.runs} run(s) of {args.duration:g} s each, or of
+{getattr(args, "min_requests", 0)} requests where that takes longer,
 open-loop uniform arrivals, latency from the scheduled send time, after {getattr(args, "warmup_seconds", 0):g} s unrecorded at the same
 rate). Mock upstream: latency 0, tokens/s 0.
 Pinning: {pinning}
@@ -907,6 +914,8 @@ def main() -> int:
     p.add_argument("--sat-duration", type=float, default=5.0, help="seconds of saturation per target")
     p.add_argument("--concurrency", type=int, default=32, help="saturation and soak workers")
     p.add_argument("--warmup", type=int, default=40, help="unrecorded requests before each load run")
+    p.add_argument("--min-requests", type=int, default=1000,
+                   help="fixed-rate runs last long enough for this many requests (p99 from at least 1000)")
     p.add_argument("--warmup-seconds", type=float, default=1.0,
                    help="fixed-rate runs: this long at the run's rate first, not recorded")
     p.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS), help="comma-separated; '' = none")
@@ -922,7 +931,7 @@ def main() -> int:
         return rebuild_report(args.report_from)
     if args.quick:
         args.runs, args.rates, args.duration, args.sat_duration, args.concurrency, args.warmup = 1, "20", 1, 1, 8, 8
-        args.warmup_seconds = 0.2
+        args.warmup_seconds, args.min_requests = 0.2, 0
     args.rates = [float(r) for r in args.rates.split(",")]
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     args.targets = [t for t in TARGETS if t in args.targets.split(",")]
@@ -932,7 +941,8 @@ def main() -> int:
     out = args.out / datetime.now().strftime("%Y%m%d-%H%M%S")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally blocks stop our processes
     pairs = sum(len(g) for g in plan(args))
-    estimate = pairs * (args.runs * len(args.rates) * (args.duration + 1.3) + args.runs * 2 + args.sat_duration + 1)
+    per_rate = sum(run_seconds(args, rate) + args.warmup_seconds + 1.3 for rate in args.rates)
+    estimate = pairs * (args.runs * per_rate + args.runs * 2 + args.sat_duration + 1)
     print(f"bifrost-tui benchmark -> {out}" + ("" if PINNED else "  (taskset unavailable: running unpinned)"))
     print(f"  {pairs} (scenario, target) pairs x {args.runs} run(s) x {len(args.rates)} rate(s): "
           f"~{estimate / 60:.0f} min" + (f" + soak of {args.soak} requests (at most {args.soak_timeout:g} s)"

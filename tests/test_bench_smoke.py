@@ -65,6 +65,18 @@ def test_rates_where_direct_is_near_capacity_leave_the_latency_targets():
     assert bench.direct_overloaded(rows, data, "stream", 500)  # the floor's added p50 is below -1 ms
 
 
+def test_low_rate_runs_last_long_enough_for_a_p99_of_at_least_min_requests():
+    import argparse
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run as bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    args = argparse.Namespace(duration=6.0, min_requests=1000)
+    assert [bench.run_seconds(args, rate) for rate in (50, 200, 500)] == [20.0, 6.0, 6.0]
+    assert bench.run_seconds(argparse.Namespace(duration=6.0, min_requests=0), 50) == 6.0
+
+
 def test_loadgen_warm_up_runs_at_the_rate_first_and_is_not_recorded(tmp_path, mock_upstream):
     """--warmup-seconds: that many seconds of the same schedule go out first (the mock receives them), and
     only the measured window's requests are counted."""
