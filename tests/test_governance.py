@@ -460,6 +460,20 @@ async def test_restart_keeps_spend(up, tmp_path):
         assert await counter(c, "key", "dev-a", month_key()) == COST
 
 
+async def test_the_live_ring_keeps_records_without_their_charges_and_the_counters_get_them(up, tmp_path):
+    """`finish` hands a record's charges to the writer, then drops them: the rings the console and the live
+    API keep hold ~1000-5000 records, and 8 charges each (every tier on) were a third of what the garbage
+    collector had to scan there. The spend itself must still reach the counters, exactly once."""
+    path = tmp_path / "bifrost.yaml"
+    path.write_text(yaml_config(up, keys=budget_keys("10")), encoding="utf-8")
+    async with running(load_config(path)) as gw:
+        assert (await post_messages(gw, VK_A))[0] == 200
+        record = gw.gateway.events.recent_requests[-1].payload
+        assert record.key_name == "dev-a" and record.cost_micro_usd == COST
+        assert tuple(record.charges) == ()
+        assert await counter(gw, "key", "dev-a", month_key()) == COST
+
+
 async def test_reload_keeps_spend_and_applies_the_new_limit(up, tmp_path):
     path = tmp_path / "bifrost.yaml"
     path.write_text(yaml_config(up, keys=budget_keys("10")), encoding="utf-8")

@@ -233,6 +233,7 @@ class Gateway:
     def finish(self, record: RequestRecord) -> None:
         """Every request ends here exactly once: metrics, the request log, the event bus."""
         self.metrics.observe(record)
-        self.writer.put(record)  # takes its row (with any stored prompt/response) now
-        record.prompt = record.response = None  # the live ring keeps records without bodies
+        self.writer.put(record)  # takes its row (with any stored prompt/response) and its charges now
+        record.prompt = record.response = None  # the live ring keeps records without bodies,
+        record.charges = ()  # and without the charges the writer summed: 8 objects a request with every tier on
         self.events.request_done(record)
