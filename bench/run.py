@@ -858,9 +858,8 @@ def report(data: dict, rows: list[dict], args: argparse.Namespace, out: Path, it
     return f"""# bifrost-tui benchmark — {out.name}
 
 Added latency = target percentile − `direct` percentile (medians over {args.runs} run(s) of {args.duration:g} s each, or of
-{getattr(args, "min_requests", 0)} requests where that takes longer,
-open-loop uniform arrivals, latency from the scheduled send time, after {getattr(args, "warmup_seconds", 0):g} s unrecorded at the same
-rate). Mock upstream: latency 0, tokens/s 0.
+{getattr(args, "min_requests", 0)} requests where that takes longer; open-loop uniform arrivals, latency from the scheduled
+send time, after {getattr(args, "warmup_seconds", 0):g} s unrecorded at the same rate). Mock upstream: latency 0, tokens/s 0.
 Pinning: {pinning}
 Machine: load average {' / '.join(f'{x:.2f}' for x in la[0])} (1/5/15 min) at the start,
 {' / '.join(f'{x:.2f}' for x in la[1])} at the end; other processes used {data['foreign_cpu_pct']:.0f}% of all cores
