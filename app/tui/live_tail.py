@@ -121,7 +121,7 @@ class LiveTail(ScrollView, can_focus=True):
 
     def add_row(self, *cells, key: str) -> str:
         """Append a row of cells (rich Text or str). A key already present raises ValueError."""
-        self._append(key, None)
+        self._extend(((key, None),))
         self._cells[key] = tuple(c if isinstance(c, Text) else Text(str(c)) for c in cells)
         self._changed(widths=self._fit(self._cells[key]))
         return key
@@ -130,28 +130,25 @@ class LiveTail(ScrollView, can_focus=True):
         """Append (key, item) rows whose cells `formatter(item)` makes when a row is first drawn or read,
         then drop the oldest rows beyond `cap`; one size update and one refresh for the lot (a full
         table keeps its size, so a steady tail never costs the screen a layout pass)."""
-        keys, items, seq = self._keys, self._items, self._seq
-        n = self._next_seq
-        for key, item in pairs:  # _append, inlined: this loop runs for every request the console sees
-            if key in seq:
-                self._next_seq = n
-                raise ValueError(f"duplicate row key {key!r}")
-            keys.append(key)
-            items.append(item)
-            seq[key] = n
-            n += 1
-        self._next_seq = n
+        self._extend(pairs)
         if cap is not None and len(self._keys) > cap:
             self._drop(len(self._keys) - cap)
         self._changed()
 
-    def _append(self, key: str, item: object) -> None:
-        if key in self._seq:
-            raise ValueError(f"duplicate row key {key!r}")
-        self._keys.append(key)
-        self._items.append(item)
-        self._seq[key] = self._next_seq
-        self._next_seq += 1
+    def _extend(self, pairs) -> None:
+        """Append (key, item) rows; this loop runs for every request the console sees."""
+        keys, items, seq = self._keys, self._items, self._seq
+        n = self._next_seq
+        try:
+            for key, item in pairs:
+                if key in seq:
+                    raise ValueError(f"duplicate row key {key!r}")
+                keys.append(key)
+                items.append(item)
+                seq[key] = n
+                n += 1
+        finally:
+            self._next_seq = n
 
     def __contains__(self, key: object) -> bool:
         return key in self._seq
