@@ -189,7 +189,7 @@ class LiveTail(ScrollView, can_focus=True):
         self._cursor = max(0, self._cursor - n)
         if len(self._cells) > max(self.size.height, 32):  # over a screenful cached: some rows are gone
             self._cells = {key: cells for key, cells in self._cells.items() if key in seq}
-            self._lines = {line: strip for line, strip in self._lines.items() if line[0] in seq}
+            self._lines = {line: entry for line, entry in self._lines.items() if line[0] in seq}
 
     def clear(self, columns: bool = False) -> None:
         self._keys.clear()
