@@ -194,8 +194,7 @@ class LiveTail(ScrollView, can_focus=True):
     def clear(self, columns: bool = False) -> None:
         self._keys.clear()
         self._items.clear()
-        self._cells.clear()
-        self._lines.clear()
+        self._cells.clear()  # the drawn lines go in _changed(widths=True)
         self._seq.clear()
         self._first_seq = self._next_seq
         self._cursor = 0
