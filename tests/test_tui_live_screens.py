@@ -39,7 +39,8 @@ def rendered(renderable, width: int = 110) -> str:
 
 
 def title(screen) -> str:
-    return Text.from_markup(screen.table.border_title or "").plain
+    bordered = screen.frame if isinstance(screen, RequestsScreen) else screen.table  # the tail's border is its frame's
+    return Text.from_markup(bordered.border_title or "").plain
 
 
 def shown_keys(screen: RequestsScreen) -> list[str]:
@@ -432,6 +433,68 @@ async def test_tail_table_renders_exactly_like_datatable():
     assert len(set(stock)) == len(stock)  # every step changed the picture
     for step, (expected, actual) in enumerate(zip(stock, tail)):
         assert actual == expected, f"step {step}"
+
+
+async def _tail_shots(size) -> tuple[list[str], bool]:
+    """The Requests screen at each step of a script: following, cursor moved up (paused), scrolled
+    sideways (only 80 columns are too narrow for every column), and blurred."""
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    shots = []
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("2")
+        fake.add_requests(300)
+        await poll(app, pilot)
+        await pilot.pause()
+        shots.append(app.export_screenshot())
+        await pilot.press("up", "up")
+        await pilot.pause()
+        shots.append(app.export_screenshot())
+        app.screen.table.scroll_to(x=20, animate=False, immediate=True)
+        await pilot.pause()
+        shots.append(app.export_screenshot())
+        app.set_focus(None)
+        await pilot.pause()
+        shots.append(app.export_screenshot())
+        plain_box = app.screen.table._plain_box()
+    return [re.sub(r"terminal-\d+", "terminal", shot) for shot in shots], plain_box  # ids hash the title
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+@pytest.mark.parametrize("size", [SMALL, WIDE], ids=["80x24", "120x40"])
+async def test_the_tail_paints_its_lines_exactly_like_textuals_styles_pass(monkeypatch, size, no_color):
+    """The tail's table has a plain box (the border is its frame's), so LiveTail skips Textual's per-line
+    styles pass; the picture must be the same as through that pass, app line filters (NO_COLOR) included."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    fast, plain_box = await _tail_shots(size)
+    assert plain_box  # the fast path was taken
+    monkeypatch.setattr(LiveTail, "_plain_box", lambda self: False)
+    styled, _ = await _tail_shots(size)
+    assert len(set(fast)) == (4 if size == SMALL else 3)  # every step changed the picture
+    for step, (expected, actual) in enumerate(zip(styled, fast)):
+        assert actual == expected, f"step {step}"
+
+
+async def test_a_tail_with_its_own_border_takes_textuals_styles_pass():
+    class Bordered(App):
+        CSS = "LiveTail { border: round red; padding: 0 1; }"
+
+        def compose(self):
+            yield LiveTail(id="t")
+
+    app = Bordered()
+    async with app.run_test(size=(40, 8)) as pilot:
+        table = app.query_one(LiveTail)
+        table.add_column("name")
+        table.add_row("alpha", key="a")
+        await pilot.pause()
+        assert not table._plain_box()
+        lines = [line.text for line in table.render_lines(table.region.reset_offset)]
+        assert lines[0].startswith("╭") and lines[-1].startswith("╰")
+        assert lines[1].startswith("│  name") and lines[2].startswith("│  alpha"), lines  # border, padding, cell pad
 
 
 # -- failover feed ---------------------------------------------------------------------------------

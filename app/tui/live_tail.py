@@ -13,6 +13,8 @@ as 50–100 ms stalls (bench/ "console running", 2026-11-26). Here:
   costs about one screenful of new rows however many arrived (rows scrolled past are never drawn);
 - zebra striping follows the row's sequence number, not its position, so evicting old rows does not
   repaint the rows that stay;
+- a table with a plain box (no border, padding or tint: put those on a container) hands its cached lines
+  to the compositor as they are, skipping Textual's per-line styles pass;
 - column widths grow to fit the rows drawn so far (like DataTable's auto width); only a wider cell
   invalidates the cache.
 
@@ -328,11 +330,34 @@ class LiveTail(ScrollView, can_focus=True):
         return cached
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        """Our cached lines as they are, through the app's line filters, when the table's own box is
+        plain (no border, padding, outline, tint, hatch or opacity): Textual's styles pass would copy
+        every line into two new strips on every repaint (~half of the tail's paint at 200 rows a tick,
+        see bench/), and its filter output is cached on the line, so a row scrolled up costs nothing.
+        A styled box takes Textual's own path. Put a border on a container around the table."""
         self._paint_width = self.scrollable_content_region.width  # once per paint, not per line
         try:
-            return super().render_lines(crop)
+            if not self._plain_box():
+                return super().render_lines(crop)
+            width = self._paint_width
+            background = self.background_colors[1]
+            filters = self.get_line_filters()
+            lines = []
+            for y in crop.line_range:
+                line = self.render_line(y)
+                for line_filter in filters:
+                    line = line.apply_filter(line_filter, background)
+                lines.append(line)
         finally:
             self._paint_width = None
+        x1, x2 = crop.column_span
+        return lines if (x1, x2) == (0, width) else [line.crop(x1, x2) for line in lines]
+
+    def _plain_box(self) -> bool:
+        styles = self.styles
+        return (not any(edge[0] for edge in styles.border) and not any(edge[0] for edge in styles.outline)
+                and not any(styles.padding) and not styles.tint.a and self.opacity == 1.0
+                and styles.text_opacity == 1.0 and not (styles.has_rule("hatch") and styles.hatch != "none"))
 
     def render_line(self, y: int) -> Strip:
         give_way()  # a waiting gateway thread runs between lines, not after the whole repaint

@@ -14,7 +14,8 @@ LiveTail (a list append per row; only the visible lines are drawn, from a per-ro
 exactly the excess oldest rows are evicted in one pass (`LiveTail.add_items(cap=)`), so a full table keeps
 its size and a tick costs no layout pass, only a repaint of the table. The table is cleared and refilled
 only when the filter changes, on the first fill, or when more than ROW_CAP rows arrive at once (a
-long-hidden screen, a long pause).
+long-hidden screen, a long pause). The border and its title (the tail's state, updated every tick) belong
+to a frame around the table, so the table's box stays plain and LiveTail paints its cached lines as they are.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.widgets import Input
 
 from ..request_detail import RequestDetail, zone
@@ -47,8 +49,9 @@ class RequestTable(LiveTail):
 class RequestsScreen(LiveScreen):
     TITLE = "Requests"
     DEFAULT_CSS = """
-    RequestsScreen RequestTable { height: 1fr; border: round $primary; }
-    RequestsScreen RequestTable:focus { border: round $accent; }
+    RequestsScreen #requests-frame { height: 1fr; border: round $primary; background: $surface; }
+    RequestsScreen #requests-frame:focus-within { border: round $accent; }
+    RequestsScreen RequestTable { height: 1fr; }
     RequestsScreen #requests-filter { height: 1; border: none; padding: 0 1; display: none; background: $boost; }
     RequestsScreen #requests-filter.-open { display: block; }
     """
@@ -80,8 +83,9 @@ class RequestsScreen(LiveScreen):
 
     # -- layout --------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
-        table = RequestTable(id="requests-table", zebra_stripes=True)
-        yield table
+        # the border and its titles are the frame's: a plain table paints its lines as they are (LiveTail)
+        with Vertical(id="requests-frame"):
+            yield RequestTable(id="requests-table", zebra_stripes=True)
         yield Input(placeholder="filter: key, team, model, provider, status — !text inverts; enter applies, "
                                 "esc clears", id="requests-filter")
 
@@ -111,6 +115,11 @@ class RequestsScreen(LiveScreen):
     @property
     def table(self) -> RequestTable:
         return self.query_one("#requests-table", RequestTable)
+
+    @property
+    def frame(self) -> Vertical:
+        """The table's border, with the tail's state as its title."""
+        return self.query_one("#requests-frame", Vertical)
 
     # -- public state ----------------------------------------------------------------------------
     @property
@@ -403,8 +412,9 @@ class RequestsScreen(LiveScreen):
             title.append("  following", style="green")
         if title != self._title:  # unchanged titles cost no repaint
             self._title = title
-            table.border_title = title
-            table.border_subtitle = "/ filter · space pause · G follow · ⏎ detail · y copy id"
+            frame = self.frame
+            frame.border_title = title
+            frame.border_subtitle = "/ filter · space pause · G follow · ⏎ detail · y copy id"
 
     def _update_header(self) -> None:
         """Show/hide the PAUSED badge now rather than at the next poll."""
