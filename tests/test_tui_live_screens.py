@@ -17,6 +17,7 @@ from app.tui.app import ConsoleApp
 from app.tui.request_detail import RequestDetail
 from app.tui.screens.failover import FailoverScreen
 from app.tui.screens.overview import OverviewScreen
+from app.tui.screens.request_rows import COLUMNS
 from app.tui.screens.requests import ROW_CAP, RequestsScreen
 from app.tui.live_tail import LiveTail
 from app.tui.tail_table import TailTable
@@ -665,6 +666,67 @@ async def test_a_full_tail_takes_new_rows_without_a_layout_pass(monkeypatch):
         assert table.row_count == ROW_CAP and table.virtual_size == size
         assert table.cursor_key == table.row_key_at(ROW_CAP - 1) == app.state.requests[-1]["id"]
         assert layouts == []
+
+
+async def test_a_growing_tail_takes_new_rows_without_a_layout_pass(monkeypatch):
+    """Below the row cap the table grows every tick: under a vertical scrollbar already shown, only the
+    scrollbar changes (a layout pass per tick cost 8-12 ms), and the view still follows the newest row
+    and shows what a laid-out table shows."""
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        fake.add_requests(100)
+        await poll(app, pilot)
+        await pilot.pause()
+        screen, table = app.screen, app.screen.table
+        assert table.show_vertical_scrollbar
+        layouts: list = []
+        real = type(screen)._refresh_layout
+
+        def counting(self, *args, **kwargs):
+            layouts.append(args)
+            return real(self, *args, **kwargs)
+        monkeypatch.setattr(type(screen), "_refresh_layout", counting)
+        for _ in range(3):
+            before = table.row_count
+            fake.add_requests(50)
+            await poll(app, pilot)
+            await pilot.pause()
+            assert table.row_count == before + 50 and table.virtual_size.height == table.row_count + 1
+            assert table.scroll_y == table.max_scroll_y > 0  # following: the newest row is the last line
+            assert table.vertical_scrollbar.window_virtual_size == table.row_count + 1
+            assert table.cursor_key == table.row_key_at(table.row_count - 1) == app.state.requests[-1]["id"]
+        assert layouts == []
+        grown = app.export_screenshot()
+        screen.refresh(layout=True)  # what a full layout of the same rows shows
+        await pilot.pause()
+        assert layouts and app.export_screenshot() == grown
+
+
+async def test_a_tail_lays_the_screen_out_when_it_first_needs_a_scrollbar_or_wider_columns(monkeypatch):
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        screen, table = app.screen, app.screen.table
+        layouts: list = []
+        real = type(screen)._refresh_layout
+
+        def counting(self, *args, **kwargs):
+            layouts.append(args)
+            return real(self, *args, **kwargs)
+        monkeypatch.setattr(type(screen), "_refresh_layout", counting)
+        assert not table.show_vertical_scrollbar and table.row_count < table.size.height
+        fake.add_requests(100)
+        await poll(app, pilot)
+        await pilot.pause()
+        assert table.show_vertical_scrollbar and layouts  # the first scrollbar takes a column: laid out
+        layouts.clear()
+        table.add_row(*(["x" * 60] * len(COLUMNS)), key="wide")  # wider columns: a horizontal scrollbar
+        await pilot.pause()
+        assert table.show_horizontal_scrollbar and layouts
 
 
 # -- a real gateway --------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ on every append) and re-renders every visible cell whenever rows shift. At 500 r
 ~250 rows per console tick and all visible rows are new, so that work landed on the gateway's event loop
 as 50–100 ms stalls (bench/ "console running", 2026-11-26). Here:
 
-- appending a row is two list appends and one dict entry: no layout pass; rows added with `add_items`
+- appending a row is two list appends and one dict entry: no layout pass (a growing table resizes
+  only its scrollbar); rows added with `add_items`
   are turned into cells (by the table's `formatter`) only when first drawn, so a burst of 250 rows
   formats about 40; evicting the oldest rows is two slice deletions and one dict removal a row (the
   cached cells and lines of evicted rows are pruned in one pass once there are more than a screenful);
@@ -298,8 +299,26 @@ class LiveTail(ScrollView, can_focus=True):
         if widths:
             self._lines.clear()
         total = sum(c.width + 2 * PAD for c in self._columns)
-        self.virtual_size = Size(total, len(self._keys) + 1)  # +1: the header line
+        self._resize(Size(total, len(self._keys) + 1))  # +1: the header line
         self.refresh()
+
+    def _resize(self, size: Size) -> None:
+        """Set the scrollable size. More rows under a vertical scrollbar already shown change only that
+        scrollbar, so they skip the screen's layout pass (which setting `virtual_size` asks for: ~8-12 ms
+        a tick while the tail grows to its cap, bench/); Textual sizes widgets the same way when it knows
+        no layout is needed. Any other change (columns wider, the first scrollbar) lays the screen out."""
+        old = self.virtual_size
+        if size == old:
+            return
+        grows = size.width == old.width and size.height > old.height
+        if not (grows and self.show_vertical_scrollbar and hasattr(self, "_scroll_update")):
+            self.virtual_size = size
+            return
+        shown = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        self.set_reactive(LiveTail.virtual_size, size)
+        self._scroll_update(size)  # the scrollbars' window and the scroll limits
+        if (self.show_vertical_scrollbar, self.show_horizontal_scrollbar) != shown:
+            self.refresh(layout=True)
 
     def _refresh_row(self, index: int) -> None:
         y = index - int(self.scroll_y) + 1
