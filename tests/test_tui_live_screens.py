@@ -729,6 +729,36 @@ async def test_a_tail_lays_the_screen_out_when_it_first_needs_a_scrollbar_or_wid
         assert table.show_horizontal_scrollbar and layouts
 
 
+async def test_the_tail_frame_repaints_only_its_top_line_when_the_counts_change(monkeypatch):
+    """The frame's title counts rows every tick; that repaints the title line, not the frame's ~40 lines,
+    and the screen looks exactly as after a full repaint."""
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        frame = app.screen.frame
+        drawn: list[int] = []
+        real = type(frame).render_line
+
+        def counting(self, y):
+            if self is frame:
+                drawn.append(y)
+            return real(self, y)
+        monkeypatch.setattr(type(frame), "render_line", counting)
+        before = title(app.screen)
+        fake.add_requests(7)
+        await poll(app, pilot)
+        await pilot.pause()
+        assert title(app.screen) != before and "showing 17 of 17" in title(app.screen)
+        assert drawn == []  # its content lines (under the table) were not drawn again
+        shot = app.export_screenshot()
+        frame.refresh()
+        await pilot.pause()
+        assert len(drawn) >= frame.size.height - 2  # a full repaint draws them all...
+        assert app.export_screenshot() == shot  # ...and shows the same screen
+
+
 # -- a real gateway --------------------------------------------------------------------------------
 
 async def test_real_gateway_requests_show_up_in_the_table(tmp_path):

@@ -25,11 +25,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import Input
 
 from ..request_detail import RequestDetail, zone
 from ..live_tail import LiveTail
+from ..titled_frame import TitledFrame
 from .base import LiveScreen
 from .request_rows import COLUMNS, NARROW, make_matcher, row_cells
 
@@ -84,13 +84,14 @@ class RequestsScreen(LiveScreen):
     # -- layout --------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
         # the border and its titles are the frame's: a plain table paints its lines as they are (LiveTail)
-        with Vertical(id="requests-frame"):
+        with TitledFrame(id="requests-frame"):
             yield RequestTable(id="requests-table", zebra_stripes=True)
         yield Input(placeholder="filter: key, team, model, provider, status — !text inverts; enter applies, "
                                 "esc clears", id="requests-filter")
 
     def on_mount(self) -> None:
         table = self.table
+        self.frame.border_subtitle = "/ filter · space pause · G follow · ⏎ detail · y copy id"
         self._add_columns()
         self.watch(table, "scroll_y", self._on_scroll_y, init=False)
         self._short = self.app.size.width < NARROW
@@ -117,9 +118,9 @@ class RequestsScreen(LiveScreen):
         return self.query_one("#requests-table", RequestTable)
 
     @property
-    def frame(self) -> Vertical:
+    def frame(self) -> TitledFrame:
         """The table's border, with the tail's state as its title."""
-        return self.query_one("#requests-frame", Vertical)
+        return self.query_one("#requests-frame", TitledFrame)
 
     # -- public state ----------------------------------------------------------------------------
     @property
@@ -412,9 +413,7 @@ class RequestsScreen(LiveScreen):
             title.append("  following", style="green")
         if title != self._title:  # unchanged titles cost no repaint
             self._title = title
-            frame = self.frame
-            frame.border_title = title
-            frame.border_subtitle = "/ filter · space pause · G follow · ⏎ detail · y copy id"
+            self.frame.set_title(title)
 
     def _update_header(self) -> None:
         """Show/hide the PAUSED badge now rather than at the next poll."""
