@@ -652,11 +652,12 @@ def direct_overloaded(rows: list[dict], data: dict, scenario: str, rate: float) 
     """True when the baseline could not keep up at this rate (on 2 cores the mock upstream and the load
     generator share one, and the 60 KB claude-code body saturates it near 500/s): `direct` then queues so
     much that every proxy's "added" latency is noise or negative and comparisons at that rate mean
-    nothing. Either the floor's added p50 is below OVERLOAD_MS, or the rate is at least NEAR_CAPACITY of
-    `direct`'s own saturation rate (at 90% load a queue's wait is ~9 service times: the run measures
-    the shared core's queue, not the proxies)."""
+    nothing. Either the floor's added p50 or p99 is below OVERLOAD_MS (a pass-through in front of the
+    mock cannot answer faster than the mock alone; 2026-11-27: `direct` p99 20 ms, the floor's 2.4 ms), or
+    the rate is at least NEAR_CAPACITY of `direct`'s own saturation rate (at 90% load a queue's wait is
+    ~9 service times: the run measures the shared core's queue, not the proxies)."""
     f = _row(rows, scenario, BY_NAME[scenario].primary, rate, FLOOR)
-    if f and f["added_p50"] is not None and f["added_p50"] < OVERLOAD_MS:
+    if f and any(f.get(q) is not None and f[q] < OVERLOAD_MS for q in ("added_p50", "added_p99")):
         return True
     base = BY_NAME[scenario].base if BY_NAME[scenario].base in {s["scenario"] for s in data["saturation"]} else scenario
     capacity = next((s["achieved_rate"] for s in data["saturation"]
@@ -809,7 +810,7 @@ def warnings_list(data: dict, rows: list[dict], args: argparse.Namespace) -> lis
                 + ", ".join(late)] if late else []
     over = sorted({(r["scenario"], r["rate"]) for r in rows if FLOOR in args.targets
                    and direct_overloaded(rows, data, r["scenario"], r["rate"])})
-    warnings += [f"- {sc} at {rate:g}/s: `direct` could not keep up (the floor's added p50 is below "
+    warnings += [f"- {sc} at {rate:g}/s: `direct` could not keep up (the floor's added p50 or p99 is below "
                  f"{OVERLOAD_MS:g} ms, or the rate is {NEAR_CAPACITY:.0%}+ of direct's saturation rate), so this "
                  f"rate is left out of the latency targets" for sc, rate in over]
     warnings += [f"- {r['scenario']} {r['target']} at {r['rate']:g}/s: {r['errors']} errors" for r in rows

@@ -51,11 +51,12 @@ def test_rates_where_direct_is_near_capacity_leave_the_latency_targets():
     finally:
         sys.path.remove(str(ROOT / "bench"))
 
-    def floor_row(scenario, rate, added):
+    def floor_row(scenario, rate, added, added_p99=1.0):
         metric = bench.BY_NAME[scenario].primary
-        return {"scenario": scenario, "metric": metric, "rate": rate, "target": "floor", "added_p50": added}
+        return {"scenario": scenario, "metric": metric, "rate": rate, "target": "floor", "added_p50": added,
+                "added_p99": added_p99}
     rows = [floor_row("claude-code", 200, 0.4), floor_row("claude-code", 500, 0.01),
-            floor_row("small", 500, 0.5), floor_row("stream", 500, -1.5)]
+            floor_row("small", 500, 0.5), floor_row("stream", 500, -1.5), floor_row("stream", 200, 0.2, -17.75)]
     data = {"saturation": [{"scenario": "claude-code", "target": "direct", "achieved_rate": 553.0},
                            {"scenario": "small", "target": "direct", "achieved_rate": 3900.0}]}
     assert bench.direct_overloaded(rows, data, "claude-code", 500)  # 500 >= 0.8 x 553
@@ -63,6 +64,7 @@ def test_rates_where_direct_is_near_capacity_leave_the_latency_targets():
     assert not bench.direct_overloaded(rows, data, "small", 500)
     assert not bench.direct_overloaded(rows, data, "everything-on", 500)  # direct's numbers are small's
     assert bench.direct_overloaded(rows, data, "stream", 500)  # the floor's added p50 is below -1 ms
+    assert bench.direct_overloaded(rows, data, "stream", 200)  # its added p99: direct's p99 queued 17 ms more
 
 
 def test_low_rate_runs_last_long_enough_for_a_p99_of_at_least_min_requests():
