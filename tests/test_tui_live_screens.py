@@ -53,6 +53,18 @@ async def poll(app, pilot) -> None:
     await pilot.pause()
 
 
+def count_layouts(monkeypatch, screen) -> list:
+    """A list that gets an entry for every layout pass of `screen`'s class from now on."""
+    layouts: list = []
+    real = type(screen)._refresh_layout
+
+    def counting(self, *args, **kwargs):
+        layouts.append(args)
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(type(screen), "_refresh_layout", counting)
+    return layouts
+
+
 # -- navigation ------------------------------------------------------------------------------------
 
 async def test_number_keys_and_command_line_switch_screens():
@@ -651,13 +663,7 @@ async def test_a_full_tail_takes_new_rows_without_a_layout_pass(monkeypatch):
         await pilot.pause()
         screen, table = app.screen, app.screen.table
         assert table.row_count == ROW_CAP
-        layouts: list = []
-        real = type(screen)._refresh_layout
-
-        def counting(self, *args, **kwargs):
-            layouts.append(args)
-            return real(self, *args, **kwargs)
-        monkeypatch.setattr(type(screen), "_refresh_layout", counting)
+        layouts = count_layouts(monkeypatch, screen)
         size = table.virtual_size
         for _ in range(3):
             fake.add_requests(50)
@@ -681,13 +687,7 @@ async def test_a_growing_tail_takes_new_rows_without_a_layout_pass(monkeypatch):
         await pilot.pause()
         screen, table = app.screen, app.screen.table
         assert table.show_vertical_scrollbar
-        layouts: list = []
-        real = type(screen)._refresh_layout
-
-        def counting(self, *args, **kwargs):
-            layouts.append(args)
-            return real(self, *args, **kwargs)
-        monkeypatch.setattr(type(screen), "_refresh_layout", counting)
+        layouts = count_layouts(monkeypatch, screen)
         for _ in range(3):
             before = table.row_count
             fake.add_requests(50)
@@ -711,13 +711,7 @@ async def test_a_tail_lays_the_screen_out_when_it_first_needs_a_scrollbar_or_wid
         await pilot.press("2")
         await pilot.pause()
         screen, table = app.screen, app.screen.table
-        layouts: list = []
-        real = type(screen)._refresh_layout
-
-        def counting(self, *args, **kwargs):
-            layouts.append(args)
-            return real(self, *args, **kwargs)
-        monkeypatch.setattr(type(screen), "_refresh_layout", counting)
+        layouts = count_layouts(monkeypatch, screen)
         assert not table.show_vertical_scrollbar and table.row_count < table.size.height
         fake.add_requests(100)
         await poll(app, pilot)
