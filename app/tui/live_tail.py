@@ -310,15 +310,12 @@ class LiveTail(ScrollView, can_focus=True):
         old = self.virtual_size
         if size == old:
             return
-        grows = size.width == old.width and size.height > old.height
+        grows = size.width == old.width and size.height > old.height  # so neither scrollbar comes or goes
         if not (grows and self.show_vertical_scrollbar and hasattr(self, "_scroll_update")):
             self.virtual_size = size
             return
-        shown = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
         self.set_reactive(LiveTail.virtual_size, size)
         self._scroll_update(size)  # the scrollbars' window and the scroll limits
-        if (self.show_vertical_scrollbar, self.show_horizontal_scrollbar) != shown:
-            self.refresh(layout=True)
 
     def _refresh_row(self, index: int) -> None:
         y = index - int(self.scroll_y) + 1
