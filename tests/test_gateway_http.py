@@ -738,6 +738,21 @@ async def test_sdk_sees_overloaded_error(gateway):
     assert info.value.body["error"]["type"] == "overloaded_error"
 
 
+
+@pytest.mark.parametrize("model", [f"{MODEL}\x1b]52;c;aGVsbG8=\x07", f"{MODEL}\x1b[2J", f"{MODEL}\u009b31m"],
+                         ids=["osc52", "csi", "c1-csi"])
+async def test_a_model_name_with_control_characters_is_a_400(gateway, model):
+    """A model name is logged and shown on the operator's terminal: escape sequences in it are refused
+    (the official SDK sees an invalid_request_error naming the character), never sent upstream."""
+    async with sdk(gateway) as client:
+        with pytest.raises(anthropic.BadRequestError) as info:
+            await client.messages.create(model=model, max_tokens=10, messages=HI)
+    assert info.value.body["error"]["type"] == "invalid_request_error"
+    assert "control character (U+" in info.value.body["error"]["message"]
+    [row] = await log_rows(gateway)
+    assert row["status"] == 400 and row["requested_model"] is None and row["provider"] is None
+    assert await upstream_requests(gateway.upstream_url) == []
+
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 async def test_unreachable_upstream_is_502_and_logged(gateway_to, stream):
     server = await gateway_to(f"http://127.0.0.1:{free_port()}")  # nothing listens there

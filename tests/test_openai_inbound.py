@@ -589,6 +589,18 @@ async def test_n_above_one_is_400_naming_the_param(gateway):
     assert (row["path"], row["status"], row["key_name"]) == (CHAT_PATH, 400, "dev-a")
 
 
+async def test_a_model_name_with_control_characters_is_400_naming_the_param(gateway):
+    async with sdk(gateway) as client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client.chat.completions.create(model="claude-sonnet-4-5\x1b]52;c;aGk=\x07",
+                                                 messages=[{"role": "user", "content": "hi"}])
+    err = caught.value
+    assert err.status_code == 400 and err.type == "invalid_request_error" and err.param == "model"
+    assert "control character (U+001B)" in err.body["message"]
+    assert await upstream_messages(gateway.upstream_url) == []
+    (row,) = await log_rows(gateway)
+    assert row["status"] == 400 and not row["requested_model"]
+
 async def test_n_above_one_sets_the_param_field(gateway):
     async with sdk(gateway) as client:
         with pytest.raises(openai.BadRequestError) as caught:

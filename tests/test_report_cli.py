@@ -176,3 +176,20 @@ def test_empty_and_missing_log(tmp_path):
     result = subprocess.run(bifrost_cmd("report", "--config", str(cfg), "--by", "key", "--period", "day"),
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "no request log" in result.stderr
+
+
+def test_tables_show_control_characters_from_the_log_as_visible_stand_ins(tmp_path):
+    """A served model comes from the upstream: `report` and `logs` tables print ESC as ␛, never raw (it
+    would reach the terminal); CSV keeps the log's exact text for machines."""
+    evil = "gpt\x1b]52;c;aGk=\x07-x"
+    cfg = make_log(tmp_path, [record("2026-11-02T10:00:00Z", 400, model=evil)])
+    for fmt in ("table", "md"):
+        out = report(cfg, "--by", "model", "--period", "day", "--format", fmt)
+        assert "gpt␛]52;c;aGk=␇-x" in out and "\x1b" not in out and "\x07" not in out
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")}
+    env["PYTHONPATH"] = str(ROOT)
+    logs = subprocess.run(bifrost_cmd("logs", "--config", str(cfg), "--since", "2026-11-01"), cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert logs.returncode == 0, logs.stderr
+    assert "gpt␛]52;c;aGk=␇-x" in logs.stdout and "\x1b" not in logs.stdout
+    assert [line[1] for line in csv_lines(cfg, "--by", "model", "--period", "day")] == [evil]

@@ -98,3 +98,16 @@ def test_estimate_matches_the_text_building_scan():
     assert estimate_tokens(body) == fingerprinted.tokens == scan_prompt(body, fingerprint=False).tokens
     tool_use = body["messages"][1]["content"][1]
     assert len(block_text(tool_use)) == len("Read") + json_chars(tool_use["input"])
+
+
+@pytest.mark.parametrize("model, code", [("m\x1b[2J", "U+001B"), ("m\x07", "U+0007"), ("m\u009b", "U+009B"),
+                                         ("m\x7f", "U+007F"), ("m\u202e", "U+202E")])
+def test_a_model_name_with_a_control_character_is_a_400(model, code):
+    refusal = refusal_of(json.dumps({"model": model}).encode())
+    assert (refusal.status, refusal.message) == (400, f"model: the model name contains a control character ({code}).")
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "anthropic.claude-3-5-haiku-20241022-v1:0", "qwen2.5 7b",
+                                   "modèle-ü", "gpt-4o\u00a0mini"])
+def test_printable_model_names_pass(model):
+    assert parse_body(json.dumps({"model": model}).encode())["model"] == model

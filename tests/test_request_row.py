@@ -32,3 +32,34 @@ def test_id_and_seq_do_not_build_the_dict(monkeypatch):
     assert built == []
     assert row.get("key") == "dev-pranay" and row["team"] == "backend"
     assert len(built) == 1  # built once, then kept
+
+
+def test_client_and_upstream_text_is_printable_in_the_row():
+    r = record()
+    r.served_model = "evil\x1b]52;c;aGk=\x07"
+    r.error_message = "boom \x1b[2J\u202e"
+    r.attempts = [{"provider": "anthropic", "status": 500, "error": "x\x9by"}]
+    row = RequestRow(r, 1)
+    assert row["served_model"] == "evil␛]52;c;aGk=␇" and row["error_message"] == "boom ␛[2J\ufffd"
+    assert row["attempts"] == [{"provider": "anthropic", "status": 500, "error": "x\ufffdy"}]
+    assert row["key"] == "dev-pranay" and r.served_model == "evil\x1b]52;c;aGk=\x07"  # the record is untouched
+
+
+async def test_the_console_source_reads_printable_text_and_keeps_request_rows_lazy():
+    from app.service.printable_source import PrintableSource
+
+    class Source:
+        remote = False
+
+        async def events_since(self, seq):
+            return seq + 1, [{"kind": "failover", "reason": "HTTP 500 \x1b[31m", ("t\x1b",): ["a\x07"]}]
+
+        async def requests_since(self, seq):
+            return 2, [RequestRow(record(), 1), {"id": "r2", "served_model": "m\x1b"}]
+
+    source = PrintableSource(Source())
+    assert source.remote is False
+    assert await source.events_since(0) == (1, [{"kind": "failover", "reason": "HTTP 500 ␛[31m", ("t␛",): ["a␇"]}])
+    seq, (lazy, remote) = await source.requests_since(0)
+    assert seq == 2 and isinstance(lazy, RequestRow) and lazy._fields is None
+    assert remote == {"id": "r2", "served_model": "m␛"}

@@ -831,3 +831,68 @@ async def test_on_ready_runs_once_after_the_first_poll_is_on_screen():
         for _ in range(3):
             await poll(app, pilot)
         assert len(seen) == 1 and "req/s" in seen[0]
+
+
+def painted(app) -> str:
+    """Every character the console would write for the current screen (modals over their background), a line
+    of the screen per line."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    return "\n".join("".join(segment.text for segment in strip) for strip in update.strips)
+
+
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # but painted()'s newlines
+
+
+async def test_control_codes_in_data_are_painted_as_visible_stand_ins():
+    """A served model, an error and a failover reason come from upstreams: an escape sequence in them
+    (OSC 52 sets the operator's clipboard, CSI 2J clears the screen) is drawn as ␛… and never reaches the
+    terminal, on the tail (its own paint path), the detail, the failover feed and a toast."""
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        fake.add_request(served_model="evil\x1b]52;c;aGk=\x07", status=502, error_type="api_error",
+                         error_message="upstream said \x1b[2J\u202egnp.exe", provider="ev\x9bil")
+        fake.add_breaker("ev\x1bil", "main", "closed", "open", reason="HTTP 500 \x1b[31mred")
+        fake.add_failover("pranay", "ev\x1bil", "backup", reason="boom\x07")
+        await poll(app, pilot)
+        tail = painted(app)
+        assert not CONTROL.search(tail), repr(CONTROL.search(tail))
+        assert "evil␛]52;c;aGk=␇" in tail and "ev\ufffdil" in tail
+        (line,) = [line for line in tail.splitlines() if "evil" in line]
+        assert line.endswith("│") and len(line) == WIDE[0]  # measured as painted: the frame still lines up
+        app.screen.table.action_last()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RequestDetail)
+        detail = painted(app)
+        assert not CONTROL.search(detail) and "upstream said ␛[2J\ufffdgnp.exe" in detail
+        await pilot.press("escape", "4")
+        await pilot.pause()
+        feed = painted(app)
+        assert not CONTROL.search(feed) and "ev␛il" in feed
+
+
+async def test_every_painted_line_goes_through_the_printable_filter():
+    """Text that reaches a widget without passing the source (here a toast) is still painted without its
+    control codes: the app's line filter is the last guard."""
+    app = make_app()
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        app.notify("upstream \x1b]52;c;aGk=\x07 said \x1b[2J", markup=False, timeout=30)
+        await pilot.pause()
+        await pilot.pause()
+        screen = painted(app)
+        assert "upstream ␛]52;c;aGk= said ␛[2J" in screen and not CONTROL.search(screen)  # Textual drops BEL itself
+
+
+def test_the_printable_filter_keeps_clean_lines_and_replaces_control_codes_one_for_one():
+    from rich.segment import Segment
+    from rich.style import Style
+
+    from app.tui.printable_filter import PrintableFilter
+    red = Style(color="red")
+    clean = [Segment("claude-sonnet-4-5", red), Segment("  ₹1.04 modèle")]
+    assert PrintableFilter().apply(clean, None) is clean
+    dirty = [Segment("ok", red), Segment("a\x1b[2Jb\x9b\u202e", red), Segment("", None, [(1,)])]
+    assert PrintableFilter().apply(dirty, None) == [Segment("ok", red), Segment("a␛[2Jb\ufffd\ufffd", red),
+                                                    Segment("", None, [(1,)])]

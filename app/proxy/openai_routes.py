@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .errors import Refusal
 from .failover import Served
-from .pipeline import GATEWAY, attribute, authenticate, load_json, route_and_forward, start_record
+from .pipeline import GATEWAY, attribute, authenticate, check_model_name, load_json, route_and_forward, start_record
 from .relay import relay_body, relay_stream
 from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
                                     anthropic_to_openai_response, openai_error_body, openai_request_to_anthropic)
@@ -52,6 +52,8 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
                 raise ValueError
         except ValueError:
             raise Refusal(400, "The request body is not a JSON object.") from None
+        if isinstance(incoming.get("model"), str) and incoming["model"]:  # else the translation says it is missing
+            check_model_name(incoming["model"])
         record.requested_model = record.served_model = str(incoming.get("model") or "")
         try:
             body = openai_request_to_anthropic(incoming)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..core.directory import KeyEntry
 from ..core.governance import Refused
+from ..core.printable import first_control
 from ..core.records import RequestRecord, new_request_id
 from ..core.routing import RequestFacts
 from ..core.tokens import estimate_tokens
@@ -51,10 +52,17 @@ def parse_body(raw: bytes) -> dict:
         raise Refusal(400, "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise Refusal(400, "The request body must be a JSON object.")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise Refusal(400, "model: a model name (string) is required.")
+    check_model_name(body.get("model"))
     return body
+
+
+def check_model_name(model) -> None:
+    """A model name is a non-empty string without control characters (it is logged and shown on terminals)."""
+    if not isinstance(model, str) or not model:
+        raise Refusal(400, "model: a model name (string) is required.", param="model")
+    control = first_control(model)
+    if control is not None:
+        raise Refusal(400, f"model: the model name contains a control character ({control}).", param="model")
 
 
 class LastValueHeaders:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ..core.config import Config
 from ..core.money import format_money, micro_usd_to_display
+from ..core.printable import printable
 from ..store.request_log import open_sync, query_log
 from .timeparse import parse_time
 
@@ -77,7 +78,7 @@ def print_table(records: list[dict], out) -> None:
         cells = []
         for name, width in cols:
             value = r[name]
-            text = "" if value is None else (value[:19] if name == "time" else str(value))
+            text = "" if value is None else (value[:19] if name == "time" else printable(str(value)))
             cells.append(text[:width].ljust(width))
         out.write("  ".join(cells).rstrip() + "\n")
     out.write(f"{len(records)} request(s)\n")

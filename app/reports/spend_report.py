@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ..core.config import Config
 from ..core.money import format_money, micro_usd_to_display
+from ..core.printable import printable
 from ..core.windows import Window, parse_period
 from ..store.request_log import iso_utc, open_sync
 from .timeparse import parse_time
@@ -116,7 +117,8 @@ def heads(args, config: Config) -> list[str]:
 
 
 def cells(line: Line, config: Config, savings: bool = False) -> list[str]:
-    out = [line.period_start, line.group, f"{line.requests:,}", f"{line.input_tokens:,}", f"{line.output_tokens:,}",
+    group = printable(line.group) if isinstance(line.group, str) else line.group  # a model name is the upstream's
+    out = [line.period_start, group, f"{line.requests:,}", f"{line.input_tokens:,}", f"{line.output_tokens:,}",
            f"{line.cache_read_tokens:,}", f"{line.cache_write_tokens:,}",
            format_money(line.cost_micro_usd, config.currency), f"{line.unknown_cost:,}"]
     if savings:

@@ -9,6 +9,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..service.printable_source import PrintableSource
+from .printable_filter import PrintableFilter
 from .screens.base import LiveScreen
 from .state import ConsoleState
 
@@ -81,7 +83,7 @@ class ConsoleApp(App):
     def __init__(self, source, *, readonly: bool = False, poll_interval: float = 1.0, on_exit=None,
                  on_ready=None, driver_class=None):
         super().__init__(driver_class=driver_class)
-        self.source = source
+        self.source = PrintableSource(source)  # client and upstream text without control characters
         self.readonly = readonly
         self.poll_interval = poll_interval
         self.state = ConsoleState()
@@ -91,6 +93,12 @@ class ConsoleApp(App):
         self._names_tick = 0.0
         self.on_exit = on_exit
         self.on_ready = on_ready  # called once, after the first poll has been drawn (runner: settle the heap)
+        self._printable = PrintableFilter()
+
+    def get_line_filters(self):
+        """Textual's filters (colour), after one that draws control characters in data as visible stand-ins
+        (app/tui/printable_filter.py): every widget paints through these."""
+        return [self._printable, *super().get_line_filters()]
 
     @property
     def attached(self) -> bool:
