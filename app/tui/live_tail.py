@@ -10,7 +10,7 @@ as 50–100 ms stalls (bench/ "console running", 2026-11-26). Here:
   are turned into cells (by the table's `formatter`) only when first drawn, so a burst of 250 rows
   formats about 40; evicting the oldest rows is two slice deletions and one dict removal a row (the
   cached cells and lines of evicted rows are pruned in one pass once there are more than a screenful);
-- only visible lines are drawn, each cached per row already padded and cropped to the width, so a tick
+- only visible lines are drawn, each cached per row already padded, cropped and filtered, so a tick
   costs about one screenful of new rows however many arrived (rows scrolled past are never drawn);
 - zebra striping follows the row's sequence number, not its position, so evicting old rows does not
   repaint the rows that stay;
@@ -37,6 +37,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..service.interpreter_sharing import give_way
+from .tail_cell import TailCell
 
 PAD = 1  # blank cells either side of every column
 
@@ -59,7 +60,8 @@ class _RowMessage(Message):
 
 
 class LiveTail(ScrollView, can_focus=True):
-    """Rows of rich Text cells under a fixed header; a row cursor; appends and bulk eviction are cheap."""
+    """Rows of cells (TailCell or rich Text) under a fixed header; a row cursor; appends and bulk eviction
+    are cheap."""
 
     DEFAULT_CSS = """
     LiveTail {
@@ -110,9 +112,10 @@ class LiveTail(ScrollView, can_focus=True):
         self._next_seq = 0
         self._cells: dict[str, tuple] = {}  # row key -> cells, built on first use for items
         self._cursor = 0
-        self._lines: dict[tuple[str, bool], tuple] = {}  # (row key, under cursor) -> ((width, scroll_x), line)
+        self._lines: dict[tuple[str, bool], tuple] = {}  # (row key, under cursor) -> (shape, line)
+        self._header: tuple | None = None  # (shape, line)
         self._combined: dict[tuple, Style] = {}  # (line style, cell style) -> both, see _over
-        self._paint_width: int | None = None  # during a paint
+        self._paint: tuple[int, int, int] | None = None  # (width, scroll_x, scroll_y) during a paint
         self._paint_styles: dict | None = None  # see _line_styles
 
     # -- columns and rows ----------------------------------------------------------------------
@@ -123,9 +126,9 @@ class LiveTail(ScrollView, can_focus=True):
         return key or label
 
     def add_row(self, *cells, key: str) -> str:
-        """Append a row of cells (rich Text or str). A key already present raises ValueError."""
+        """Append a row of cells (TailCell, rich Text or str). A key already present raises ValueError."""
         self._extend(((key, None),))
-        self._cells[key] = tuple(c if isinstance(c, Text) else Text(str(c)) for c in cells)
+        self._cells[key] = tuple(c if isinstance(c, (TailCell, Text)) else TailCell(str(c)) for c in cells)
         self._changed(widths=self._fit(self._cells[key]))
         return key
 
@@ -298,6 +301,7 @@ class LiveTail(ScrollView, can_focus=True):
     def _changed(self, widths: bool = False) -> None:
         if widths:
             self._lines.clear()
+            self._header = None
         total = sum(c.width + 2 * PAD for c in self._columns)
         self._resize(Size(total, len(self._keys) + 1))  # +1: the header line
         self.refresh()
@@ -325,6 +329,7 @@ class LiveTail(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._lines.clear()
+        self._header = None
         self._paint_styles = None
 
     def _line_styles(self) -> dict:
@@ -346,26 +351,21 @@ class LiveTail(ScrollView, can_focus=True):
         return cached
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Our cached lines as they are, through the app's line filters, when the table's own box is
-        plain (no border, padding, outline, tint, hatch or opacity): Textual's styles pass would copy
-        every line into two new strips on every repaint (~half of the tail's paint at 200 rows a tick,
-        see bench/), and its filter output is cached on the line, so a row scrolled up costs nothing.
+        """Our lines as they are, through the app's line filters, when the table's own box is plain (no
+        border, padding, outline, tint, hatch or opacity): Textual's styles pass would copy every line into
+        two new strips on every repaint (~half of the tail's paint at 200 rows a tick, see bench/). A row's
+        line is drawn, padded and filtered in one go and cached, so a row scrolled up costs nothing.
         A styled box takes Textual's own path. Put a border on a container around the table."""
-        self._paint_width = self.scrollable_content_region.width  # once per paint, not per line
+        self._paint = self._view()  # once per paint, not per line
         try:
             if not self._plain_box():
                 return super().render_lines(crop)
-            width = self._paint_width
+            width = self._paint[0]
+            filters = tuple(self.get_line_filters())
             background = self.background_colors[1]
-            filters = self.get_line_filters()
-            lines = []
-            for y in crop.line_range:
-                line = self.render_line(y)
-                for line_filter in filters:
-                    line = line.apply_filter(line_filter, background)
-                lines.append(line)
+            lines = [self._line(y, filters, background) for y in crop.line_range]
         finally:
-            self._paint_width = None
+            self._paint = None
         x1, x2 = crop.column_span
         return lines if (x1, x2) == (0, width) else [line.crop(x1, x2) for line in lines]
 
@@ -375,32 +375,40 @@ class LiveTail(ScrollView, can_focus=True):
                 and not any(styles.padding) and not styles.tint.a and self.opacity == 1.0
                 and styles.text_opacity == 1.0 and not (styles.has_rule("hatch") and styles.hatch != "none"))
 
+    def _view(self) -> tuple[int, int, int]:
+        return self.scrollable_content_region.width, int(self.scroll_x), int(self.scroll_y)
+
     def render_line(self, y: int) -> Strip:
+        """Line `y` for Textual's styles pass (which applies the line filters itself)."""
+        return self._line(y, (), None)
+
+    def _line(self, y: int, filters: tuple, background) -> Strip:
         give_way()  # a waiting gateway thread runs between lines, not after the whole repaint
         styles = self._line_styles()
-        width = self.scrollable_content_region.width if self._paint_width is None else self._paint_width
+        width, scroll_x, scroll_y = self._paint or self._view()
+        shape = (width, scroll_x, filters, background)
         if y == 0:
-            strip = self._draw(None, [c.label for c in self._columns], styles["header"])
-        else:
-            index = int(self.scroll_y) + y - 1
-            if index >= len(self._keys):
-                return Strip.blank(width, styles["base"])
-            key = self._keys[index]
-            under_cursor = index == self._cursor
-            shape = (width, int(self.scroll_x))
-            cached = self._lines.get((key, under_cursor))
-            if cached is not None and cached[0] == shape:
-                return cached[1]  # drawn, padded and cropped for this width before
-            style = styles[(self._seq[key] % 2 == 1, under_cursor)]
-            strip = self._crop(self._draw(key, self._row_cells(key), style), width, styles["base"])
-            self._lines[(key, under_cursor)] = (shape, strip)
-            return strip
-        return self._crop(strip, width, styles["base"])
+            if self._header is None or self._header[0] != shape:
+                segments, length = self._draw([c.label for c in self._columns], styles["header"])
+                self._header = (shape, self._finish(segments, length, shape, styles["base"]))
+            return self._header[1]
+        index = scroll_y + y - 1
+        if index >= len(self._keys):
+            return self._finish([], 0, shape, styles["base"])
+        key, under_cursor = self._keys[index], index == self._cursor
+        cached = self._lines.get((key, under_cursor))
+        if cached is not None and cached[0] == shape:
+            return cached[1]  # drawn, padded, cropped and filtered for this shape before
+        cells = self._row_cells(key)  # first: it may widen the columns this line is drawn with
+        segments, length = self._draw(cells, styles[(self._seq[key] % 2 == 1, under_cursor)])
+        strip = self._finish(segments, length, shape, styles["base"])
+        self._lines[(key, under_cursor)] = (shape, strip)
+        return strip
 
-    def _draw(self, key: str | None, cells, style: Style) -> Strip:
-        """One full-width line: every column padded to its width, cells' own styles over `style`.
-        Unstyled text and padding run together into one segment (a plain row is one segment, not four
-        a cell), and the length is known, so nothing downstream measures the text again."""
+    def _draw(self, cells, style: Style) -> tuple[list[Segment], int]:
+        """One full line's segments and cell length: every column padded to its width, cells' own styles
+        over `style`. Unstyled text and padding run together into one segment (a plain row is one segment,
+        not four a cell), and the length is known, so nothing downstream measures the text again."""
         segments: list[Segment] = []
         run = ""  # text in the line's own style, not yet a segment
         pad = " " * PAD
@@ -424,7 +432,20 @@ class LiveTail(ScrollView, can_focus=True):
             run += pad if right else " " * gap + pad
         if run:
             segments.append(Segment(run, style))
-        return Strip(segments, length)
+        return segments, length
+
+    def _finish(self, segments: list[Segment], length: int, shape: tuple, base: Style) -> Strip:
+        """The line at the table's width, scrolled and through the filters (`shape`): one Strip, where
+        padding, cropping and each filter would each have made another."""
+        width, scroll_x, filters, background = shape
+        if (scroll_x and self._columns) or length > width:
+            cropped = self._scrolled(Strip(segments, length), width, scroll_x)
+            segments, length = list(cropped), cropped.cell_length
+        if length < width:
+            segments.append(Segment(" " * (width - length), base))
+        for line_filter in filters:
+            segments = line_filter.apply(segments, background)
+        return Strip(segments, width)
 
     def _over(self, style: Style, cell_style: Style | str) -> Style:
         """`style` with a cell's style on top, made once per pair."""
@@ -437,16 +458,12 @@ class LiveTail(ScrollView, can_focus=True):
                 self._combined[(style, cell_style)] = combined
         return combined
 
-    def _crop(self, strip: Strip, width: int, base: Style) -> Strip:
-        """Keep the first column fixed and scroll the others by scroll_x; pad or cut to the width."""
-        scroll_x = int(self.scroll_x)
+    def _scrolled(self, strip: Strip, width: int, scroll_x: int) -> Strip:
+        """Keep the first column fixed and scroll the others by scroll_x; cut to the width."""
         if scroll_x and self._columns:
             fixed = self._columns[0].width + 2 * PAD
             strip = Strip.join([strip.crop(0, fixed), strip.crop(fixed + scroll_x, strip.cell_length)])
-        length = strip.cell_length
-        if length < width:
-            return Strip([*strip, Segment(" " * (width - length), base)], width)
-        return strip.crop(0, width) if length > width else strip
+        return strip.crop(0, width) if strip.cell_length > width else strip
 
 
 _CONSOLE = Console(width=10_000, color_system=None, force_terminal=False, legacy_windows=False)  # for Text.render

@@ -71,12 +71,17 @@ def status_style(status, error_type=None) -> str:
     return "green"
 
 
-def status_text(row: dict) -> Text:
+def status_label(row: dict) -> tuple[str, str]:
+    """(the status as shown, its style): "!" marks an error that came after a 2xx (a failed stream)."""
     status, error_type = row.get("status"), row.get("error_type")
     label = str(status) if status else "—"
     if error_type and (not status or int(status) < 400):
         label += "!"
-    return Text(label, style=status_style(status, error_type))
+    return label, status_style(status, error_type)
+
+
+def status_text(row: dict) -> Text:
+    return Text(*status_label(row))
 
 
 def compact(n) -> str:

@@ -1,9 +1,8 @@
 """A finished request as a row of the Requests tail, and the tail's `/` filter."""
 from __future__ import annotations
 
-from rich.text import Text
-
-from ..request_detail import compact, local_time, model_text, prompt_tokens, status_text
+from ..request_detail import compact, local_time, model_text, prompt_tokens, status_label
+from ..tail_cell import TailCell
 from ..widgets import fmt_ms
 
 # provider last: below 100 columns it is the one that scrolls off (fixed "time" column stays)
@@ -29,18 +28,18 @@ def make_matcher(text: str):
 
 
 def row_cells(r: dict, tz, money, short: bool = False) -> tuple:
-    """Every cell as rich Text: no markup parsing of data (a key named "[red]" stays literal) and
-    DataTable measures Text cells ~3x faster than str cells."""
+    """Every cell as a TailCell: the data's text as it is (no markup: a key named "[red]" stays literal),
+    made printable and measured once."""
     cost = r.get("cost_micro_usd")
     if cost is None or r.get("priced") is False:
-        cost_cell = Text("?", style="yellow", justify="right")
+        cost_cell = TailCell("?", "yellow", "right")
     else:
-        cost_cell = Text(money(cost), justify="right")
+        cost_cell = TailCell(money(cost), justify="right")
     model = model_text(r)
     if short:
         model = model.replace("claude-", "")
-    return (Text(local_time(r.get("ts"), tz)), Text(r.get("key") or "–"),
-            Text(model, style="cyan") if "→" in model else Text(model), status_text(r),
-            Text(f"{compact(prompt_tokens(r))}/{compact(r.get('output_tokens'))}", justify="right"), cost_cell,
-            Text(fmt_ms(r.get("latency_ms")), justify="right"), Text(fmt_ms(r.get("ttft_ms")), justify="right"),
-            Text(r.get("provider") or "–"))
+    return (TailCell(local_time(r.get("ts"), tz)), TailCell(r.get("key") or "–"),
+            TailCell(model, "cyan") if "→" in model else TailCell(model), TailCell(*status_label(r)),
+            TailCell(f"{compact(prompt_tokens(r))}/{compact(r.get('output_tokens'))}", justify="right"), cost_cell,
+            TailCell(fmt_ms(r.get("latency_ms")), justify="right"), TailCell(fmt_ms(r.get("ttft_ms")), justify="right"),
+            TailCell(r.get("provider") or "–"))
