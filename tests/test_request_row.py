@@ -63,3 +63,13 @@ async def test_the_console_source_reads_printable_text_and_keeps_request_rows_la
     seq, (lazy, remote) = await source.requests_since(0)
     assert seq == 2 and isinstance(lazy, RequestRow) and lazy._fields is None
     assert remote == {"id": "r2", "served_model": "m␛"}
+
+
+def test_printable_data_returns_clean_data_as_is_and_walks_dirty_data():
+    from app.core.printable import printable_data
+    clean = {"a": ["b", ("c", 1, 2.5, None)], "modèle": "₹1.04"}
+    assert printable_data(clean) is clean  # no walk, no copy
+    slashed = {"path\\x": ["back\\slash"]}  # a backslash costs a walk, and changes nothing
+    assert printable_data(slashed) == slashed
+    dirty = {"a": ["b\x1b", ("c\u202e", 1)], "k\x07": 2.5, "bs": "a\\b"}
+    assert printable_data(dirty) == {"a": ["b␛", ("c\ufffd", 1)], "k␇": 2.5, "bs": "a\\b"}

@@ -31,11 +31,19 @@ def first_control(text: str) -> str | None:
 
 
 def printable_data(value):
-    """JSON-shaped data (dicts, lists, tuples, strings) with every string, keys included, made printable."""
+    """JSON-shaped data (dicts, lists, tuples, strings) with every string, keys included, made printable.
+    Data without a control character comes back as the same object: `repr` escapes exactly the characters
+    `str.isprintable` rejects, so one C-speed repr rules out the walk (a backslash in the text only costs it)."""
+    if "\\" not in repr(value):
+        return value
+    return _printable_walk(value)
+
+
+def _printable_walk(value):
     if isinstance(value, str):
         return printable(value)
     if isinstance(value, dict):
-        return {printable_data(k): printable_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(printable_data(v) for v in value) if type(value) in (list, tuple) else value
+        return {_printable_walk(k): _printable_walk(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_printable_walk(v) for v in value)
     return value
