@@ -27,6 +27,15 @@ def run(coro) -> None:
     return asyncio.run(coro)
 
 
+def run_console(coro) -> None:
+    """Run a console (and the in-process gateway's thread beside it) on the console's loop, which switches
+    the interpreter to the gateway thread sooner while the console works (app/service/interpreter_sharing.py)."""
+    from .service.interpreter_sharing import console_event_loop
+
+    with asyncio.Runner(loop_factory=console_event_loop) as runner:
+        return runner.run(coro)
+
+
 def load(args: argparse.Namespace) -> tuple[Config, str | None]:
     """The config from --config / $BIFROST_CONFIG / ./bifrost.yaml / the user dir, else the embedded default.
     Returns (config, demo key or None). Exits 2 with every error listed when the file is invalid."""
@@ -101,7 +110,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         print(f"demo virtual key: {demo}  (also in {user_data_dir() / 'demo-key'})")
     print(f"starting the console; logs go to {log_file}", flush=True)
     try:
-        asyncio.run(run_with_console(config, host=args.host, port=args.port, readonly=args.readonly))
+        run_console(run_with_console(config, host=args.host, port=args.port, readonly=args.readonly))
     except OSError as exc:
         print(f"bifrost-tui: cannot listen: {exc.strerror}", file=sys.stderr)
         return 1
@@ -181,7 +190,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         asyncio.run(headless())
     else:
         setup_logging(config, to_stderr=False)
-        asyncio.run(with_console())
+        run_console(with_console())
     print(f"demo data (SQLite request log): {data_dir}")
     return 0
 

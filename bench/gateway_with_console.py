@@ -18,7 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
-from app.cli import run, setup_logging
+from app.cli import run_console, setup_logging
 from app.core.config import load_config
 from app.proxy.heap import settle_after_startup
 from app.proxy.server_thread import GatewayThread
@@ -102,7 +102,7 @@ def main() -> int:
     async def go() -> None:
         result.append(await serve_with_console(args.config, args.port))
 
-    run(go())
+    run_console(go())
     print(result[0] if result else "console: no summary", flush=True)
     return 0
 

@@ -118,3 +118,43 @@ async def test_request_rows_are_made_on_the_console_side(tmp_path, test_env, mon
         assert await source.requests_since(seq) == (seq, [])
     finally:
         await gateway.stop()
+
+
+def test_the_console_loop_switches_threads_sooner_only_while_it_works_beside_a_gateway(tmp_path, test_env):
+    """On the console's loop (app/service/interpreter_sharing.py) the interpreter switches at the console's
+    short interval while a callback runs and at the gateway's while the loop waits; without a gateway
+    thread, and after it stops, the loop leaves the interval alone."""
+    import sys
+
+    from app.cli import run_console
+    from app.proxy.server_thread import SWITCH_INTERVAL_S
+    from app.service.interpreter_sharing import CONSOLE_BUSY_INTERVAL_S
+
+    before = sys.getswitchinterval()
+    seen: dict = {}
+
+    async def console() -> None:
+        await asyncio.sleep(0.01)
+        seen["alone"] = sys.getswitchinterval()
+        gateway = GatewayThread(make_config(tmp_path), port=0)
+        await gateway.start()
+        try:
+            await asyncio.sleep(0.01)  # one wait in select, then this callback runs
+            seen["working"] = sys.getswitchinterval()
+            # read from the gateway's thread while this loop waits for the answer
+            seen["waiting"] = await gateway.call(_interval_later())
+        finally:
+            await gateway.stop()
+        await asyncio.sleep(0.01)
+        seen["after"] = sys.getswitchinterval()
+
+    async def _interval_later() -> float:
+        await asyncio.sleep(0.05)  # the console loop is in select by now
+        return sys.getswitchinterval()
+
+    run_console(console())
+    us = pytest.approx  # the interpreter keeps the interval in whole microseconds
+    assert seen["alone"] == us(before)
+    assert seen["working"] == us(CONSOLE_BUSY_INTERVAL_S) and CONSOLE_BUSY_INTERVAL_S < SWITCH_INTERVAL_S
+    assert seen["waiting"] == us(SWITCH_INTERVAL_S)
+    assert seen["after"] == us(before) and sys.getswitchinterval() == us(before)

@@ -20,6 +20,7 @@ import threading
 from typing import Awaitable, Callable
 
 from ..core.config import Config
+from ..service.interpreter_sharing import sharing_ended, sharing_started
 from .server import GatewayServer
 
 # How long one thread may hold the interpreter while another waits (CPython's default: 5 ms). 0.2 ms measured
@@ -71,6 +72,7 @@ class GatewayThread:
         stop_event)` as a task on the gateway's loop, if given."""
         self._previous_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(SWITCH_INTERVAL_S, self._previous_interval))
+        sharing_started(min(SWITCH_INTERVAL_S, self._previous_interval))  # a console's loop may go lower
         self._thread.start()
         try:
             await self.call(self.server.start())
@@ -106,5 +108,6 @@ class GatewayThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
             await asyncio.to_thread(self._thread.join, 30)
         if self._previous_interval is not None:
+            sharing_ended()
             sys.setswitchinterval(self._previous_interval)
             self._previous_interval = None

@@ -22,9 +22,76 @@ waits at most ~0.2 ms for a console holding it.
 """
 from __future__ import annotations
 
+import asyncio
 import os
+import selectors
+import sys
 
 give_way = getattr(os, "sched_yield", lambda: None)  # releases the interpreter around the system call
+
+# The switch interval while the console runs Python, next to an in-process gateway. A gateway thread that
+# wakes while the console holds the interpreter waits this long before it asks for it back; the console
+# then lets go at its next bytecode boundary. At 0.2 ms (the gateway's interval, app/proxy/server_thread.py)
+# a request that overlapped a console tick came out 0.39 ms slower than the others (median over 6 runs of
+# 20 s, the 60 KB request at 200 req/s, bench/); at 50 µs, 0.21 ms. 5 and 20 µs measured like 50 µs (3 runs
+# each): below that the timer that wakes the waiting thread is the limit (Linux's default timer slack is 50 µs).
+CONSOLE_BUSY_INTERVAL_S = 0.00005
+
+
+class _Sharing:
+    idle_interval: float | None = None  # the gateway thread's interval while one shares the interpreter
+
+
+def sharing_started(idle_interval: float) -> None:
+    """A gateway thread now shares the interpreter with this console; between ticks it runs at `idle_interval`."""
+    _Sharing.idle_interval = idle_interval
+
+
+def sharing_ended() -> None:
+    _Sharing.idle_interval = None
+
+
+class BusyIntervalSelector(selectors.BaseSelector):
+    """The console loop's selector: while the loop waits for I/O or its next timer, the interpreter switches
+    threads at the gateway's interval; while it runs callbacks (a poll, a repaint) it switches at
+    CONSOLE_BUSY_INTERVAL_S, so a gateway thread that wakes meanwhile gets the interpreter back sooner.
+    Only while a gateway thread shares the interpreter (`sharing_started`); otherwise it only delegates."""
+
+    def __init__(self, inner: selectors.BaseSelector | None = None) -> None:
+        self._inner = inner or selectors.DefaultSelector()
+
+    def select(self, timeout=None):
+        idle = _Sharing.idle_interval
+        if idle is None:
+            return self._inner.select(timeout)
+        sys.setswitchinterval(idle)
+        try:
+            return self._inner.select(timeout)
+        finally:
+            sys.setswitchinterval(min(CONSOLE_BUSY_INTERVAL_S, idle))
+
+    def register(self, fileobj, events, data=None):
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj):
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj, events, data=None):
+        return self._inner.modify(fileobj, events, data)
+
+    def get_key(self, fileobj):
+        return self._inner.get_key(fileobj)
+
+    def get_map(self):
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def console_event_loop() -> asyncio.AbstractEventLoop:
+    """The event loop for a console that may share the interpreter with a gateway thread."""
+    return asyncio.SelectorEventLoop(BusyIntervalSelector())
 
 PRIORITY_ENV = "BIFROST_CONSOLE_PRIORITY"  # "normal" keeps the console thread at the default priority
 
