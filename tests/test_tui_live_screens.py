@@ -753,41 +753,6 @@ async def test_the_tail_frame_repaints_only_its_top_line_when_the_counts_change(
         assert app.export_screenshot() == shot  # ...and shows the same screen
 
 
-
-async def test_a_steady_tail_repaints_its_lines_but_not_its_scrollbar(monkeypatch):
-    """A full tail that follows keeps its scrollbar where it was: a tick repaints the table's lines only,
-    and the screen looks exactly as after repainting the scrollbar too."""
-    fake = FakeSource.scene()
-    app = make_app(fake)
-    async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("2")
-        fake.add_requests(ROW_CAP + 50)
-        await poll(app, pilot)
-        await pilot.pause()
-        table = app.screen.table
-        scrollbar = table.vertical_scrollbar
-        assert table.row_count == ROW_CAP and table.show_vertical_scrollbar
-        painted_bars: list = []
-        real = type(scrollbar).render_lines
-
-        def counting(self, crop):
-            if self is scrollbar:
-                painted_bars.append(crop)
-            return real(self, crop)
-        monkeypatch.setattr(type(scrollbar), "render_lines", counting)
-        newest = table.row_key_at(ROW_CAP - 1)
-        fake.add_requests(30)
-        await poll(app, pilot)
-        await pilot.pause()
-        assert table.row_key_at(ROW_CAP - 1) != newest  # 30 new rows, following at the bottom
-        assert table.cursor_row == ROW_CAP - 1 and table.scroll_y == table.max_scroll_y
-        assert painted_bars == []
-        shot = app.export_screenshot()
-        table.refresh()
-        await pilot.pause()
-        assert painted_bars  # a whole-widget refresh repaints it...
-        assert app.export_screenshot() == shot  # ...and shows the same screen
-
 # -- a real gateway --------------------------------------------------------------------------------
 
 async def test_real_gateway_requests_show_up_in_the_table(tmp_path):

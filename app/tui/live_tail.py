@@ -304,16 +304,7 @@ class LiveTail(ScrollView, can_focus=True):
             self._header = None
         total = sum(c.width + 2 * PAD for c in self._columns)
         self._resize(Size(total, len(self._keys) + 1))  # +1: the header line
-        self._refresh_lines()
-
-    def _refresh_lines(self) -> None:
-        """Repaint the lines, not the scrollbars: a refresh of the whole widget repaints its scrollbars too
-        (~0.5 ms a tick at 120x40, bench/), and they repaint themselves when they move."""
-        content = self.scrollable_content_region.size
-        if content.area:
-            self.refresh(Region(0, 0, content.width, content.height))
-        else:
-            self.refresh()
+        self.refresh()
 
     def _resize(self, size: Size) -> None:
         """Set the scrollable size. More rows under a vertical scrollbar already shown change only that
@@ -332,9 +323,8 @@ class LiveTail(ScrollView, can_focus=True):
 
     def _refresh_row(self, index: int) -> None:
         y = index - int(self.scroll_y) + 1
-        content = self.scrollable_content_region.size
-        if 1 <= y < content.height:
-            self.refresh(Region(0, y, content.width, 1))  # not into the scrollbar: that would repaint it
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
