@@ -71,8 +71,9 @@ class GatewayThread:
         """Start the thread and the server (listen errors are raised here); then `background(server,
         stop_event)` as a task on the gateway's loop, if given."""
         self._previous_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(SWITCH_INTERVAL_S, self._previous_interval))
-        sharing_started(min(SWITCH_INTERVAL_S, self._previous_interval))  # a console's loop may go lower
+        interval = min(SWITCH_INTERVAL_S, self._previous_interval)
+        sys.setswitchinterval(interval)
+        sharing_started(interval)  # a console's loop goes lower while it works (app/service/interpreter_sharing.py)
         self._thread.start()
         try:
             await self.call(self.server.start())
