@@ -26,7 +26,9 @@ WIDE, SMALL = (120, 40), (80, 24)
 
 
 def plain(widget) -> str:
-    """The text a Static shows."""
+    """The text a Static (or the status header) shows."""
+    if isinstance(getattr(widget, "plain", None), str):
+        return widget.plain
     content = widget.content
     return content.plain if hasattr(content, "plain") else str(content)
 
@@ -820,11 +822,11 @@ async def test_on_ready_runs_once_after_the_first_poll_is_on_screen():
     """The runner settles the heap (collect + freeze) in on_ready: it must come after the console's first
     screen holds data, and only once (a freeze per poll would keep every row alive forever)."""
     from app.tui.app import ConsoleApp
-    from app.tui.widgets import StatusHeader
+    from app.tui.status_header import StatusHeader
     seen = []
     fake = FakeSource.scene()
     app = ConsoleApp(fake, poll_interval=3600.0,
-                     on_ready=lambda: seen.append(str(app.screen.query_one(StatusHeader).render())))
+                     on_ready=lambda: seen.append(app.screen.query_one(StatusHeader).plain))
     async with app.run_test(size=WIDE) as pilot:
         await pilot.pause()
         await pilot.pause()

@@ -7,7 +7,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from ..state import ConsoleState
-from ..widgets import StatusHeader
+from ..status_header import StatusHeader
 
 
 class LiveScreen(Screen):
