@@ -32,6 +32,43 @@ def test_id_and_seq_do_not_build_the_dict(monkeypatch):
     assert built == []
     assert row.get("key") == "dev-pranay" and row["team"] == "backend"
     assert len(built) == 1  # built once, then kept
+    assert row.fields() is row.fields() and row.fields() == dict(row) and len(built) == 1
+
+
+def test_a_tail_row_formats_the_same_from_a_view_and_from_a_dict():
+    """row_cells reads a RequestRow through its dict (one build, no per-field lookups): same cells as
+    from the plain dict a remote gateway sends."""
+    from app.tui.request_detail import zone
+    from app.tui.screens.request_rows import row_cells
+    from app.tui.state import ConsoleState
+    row = RequestRow(record(), 7)
+    money, tz = ConsoleState().money, zone("Asia/Kolkata")
+    cells = [(c.plain, c.style, c.justify) for c in row_cells(row, tz, money)]
+    assert cells == [(c.plain, c.style, c.justify) for c in row_cells(dict(row), tz, money)]
+    assert cells[0][0] == "10:00:00" and cells[2][0] == "claude-sonnet-4-5→claude-haiku-4-5"
+
+
+def test_local_time_by_the_second_matches_parsing_each_timestamp():
+    """The tail's time column looks up a gateway timestamp by its UTC second: the same text as parsing and
+    converting it, across daylight-saving changes, and other forms still parse."""
+    from datetime import timedelta
+
+    from app.tui.request_detail import local_time, zone
+    for name in ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"):
+        tz = zone(name)
+        start = datetime(2026, 3, 8, 0, 0, 0, 123456, tzinfo=timezone.utc)  # US change on this day
+        for minutes in list(range(0, 24 * 60, 7)) + [60 * 24 * 21 + m for m in range(0, 24 * 60, 13)]:
+            at = start + timedelta(minutes=minutes, seconds=minutes % 60)
+            ts = at.isoformat()
+            assert len(ts) == 32
+            assert local_time(ts, tz) == at.astimezone(tz).strftime("%H:%M:%S"), (name, ts)
+            assert local_time(ts, tz, "%Y-%m-%d %H:%M:%S %Z") == at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    tz = zone("Europe/Berlin")
+    assert local_time("2026-11-27T04:30:00Z", tz) == "05:30:00"
+    assert local_time("2026-11-27T04:30:00.5+05:30", tz) == "00:00:00"
+    assert local_time("2026-11-27T04:30:00.000000+00:00", tz, "%S.%f") == "00.000000"
+    assert local_time("2026-13-45T99:99:99.000000+00:00", tz) == "–" and local_time("not a time", tz) == "–"
+    assert local_time(None, tz) == "–"
 
 
 def test_client_and_upstream_text_is_printable_in_the_row():

@@ -35,6 +35,10 @@ class RequestRow(Mapping):
                     fields[name] = printable_data(value)
         return fields
 
+    def fields(self) -> dict:
+        """Every field as a dict (built once): for a reader that looks at many fields of the row."""
+        return self._all()
+
     def __getitem__(self, key: str):
         if key == "seq":
             return self._seq

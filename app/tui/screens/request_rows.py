@@ -30,6 +30,9 @@ def make_matcher(text: str):
 def row_cells(r: dict, tz, money, short: bool = False) -> tuple:
     """Every cell as a TailCell: the data's text as it is (no markup: a key named "[red]" stays literal),
     made printable and measured once."""
+    fields = getattr(r, "fields", None)
+    if fields is not None:  # a RequestRow view (app/service/request_row.py): its dict, read ~25 times here
+        r = fields()
     cost = r.get("cost_micro_usd")
     if cost is None or r.get("priced") is False:
         cost_cell = TailCell("?", "yellow", "right")
