@@ -638,3 +638,69 @@ async def test_provider_budget_failover_is_recorded_as_a_failover(make_gateway, 
         [("a", "b")]
     _, listed = await admin(server, "GET", "/api/failovers")
     assert [(f["from"], f["to"]) for f in listed["data"]] == [("a", "b")]
+
+
+# ----------------------------------------------------------------------------- unexpected failures
+
+async def test_an_unexpected_error_in_one_provider_fails_over_and_releases_its_reservation(make_gateway, ups,
+                                                                                           monkeypatch):
+    """A bug or a client-library failure (seen: aiohttp raising AttributeError on a response it could not
+    read) in one attempt is that provider's failure: the next in the chain serves, the attempt is in the
+    row, and its budget reservation is released (a leak would hold budget until a restart)."""
+    server = await make_gateway(key={"fallbacks": [{"provider": "b"}], "budgets": [{"limit": 100, "period": "1M"}]})
+    provider_a = next(p for p in server.gateway.providers if p.name == "a")
+
+    async def broken(call, key):
+        raise AttributeError("'NoneType' object has no attribute 'getall'")
+    monkeypatch.setattr(provider_a, "send", broken)
+    async with anthropic.AsyncAnthropic(base_url=f"{server.url}/anthropic", api_key=VK_A, max_retries=0) as client:
+        reply = await client.messages.create(**message())
+    assert reply.content[0].text
+    (row,) = await log_rows(server)
+    assert row["status"] == 200 and row["provider"] == "b" and chain(row) == [("a", 502), ("b", 200)]
+    assert row["attempts"][0]["error"] == "gateway error: AttributeError"
+    assert server.gateway.ledger.total_reserved() == 0
+    assert len(await upstream_requests(ups["a"])) == 0 and len(await upstream_requests(ups["b"])) == 1
+
+
+async def test_an_unexpected_error_with_no_fallback_is_a_502_in_the_callers_shape(make_gateway, ups, monkeypatch):
+    server = await make_gateway(key={"budgets": [{"limit": 100, "period": "1M"}]})
+    provider_a = next(p for p in server.gateway.providers if p.name == "a")
+
+    async def broken(call, key):
+        raise KeyError("content-type")
+    monkeypatch.setattr(provider_a, "send", broken)
+    async with anthropic.AsyncAnthropic(base_url=f"{server.url}/anthropic", api_key=VK_A, max_retries=0) as client:
+        with pytest.raises(anthropic.InternalServerError) as caught:
+            await client.messages.create(**message())
+    assert caught.value.status_code == 502 and caught.value.body["error"]["type"] == "api_error"
+    assert "gateway error: KeyError" in caught.value.body["error"]["message"]
+    (row,) = await log_rows(server)
+    assert row["status"] == 502 and chain(row) == [("a", 502)]
+    assert server.gateway.ledger.total_reserved() == 0
+
+
+async def test_a_gateway_failure_outside_the_providers_is_a_500_in_each_callers_shape(make_gateway, ups, monkeypatch):
+    """Not aiohttp's text/plain 500: an Anthropic client gets an api_error, an OpenAI client a server_error,
+    and both requests are in the log."""
+    import openai
+
+    import app.proxy.pipeline as pipeline
+    server = await make_gateway()
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(pipeline, "route_and_forward", broken)
+    import app.proxy.openai_routes as openai_routes
+    monkeypatch.setattr(openai_routes, "route_and_forward", broken)
+    async with anthropic.AsyncAnthropic(base_url=f"{server.url}/anthropic", api_key=VK_A, max_retries=0) as client:
+        with pytest.raises(anthropic.InternalServerError) as caught:
+            await client.messages.create(**message())
+    assert caught.value.status_code == 500 and caught.value.body["error"]["type"] == "api_error"
+    async with openai.AsyncOpenAI(base_url=f"{server.url}/openai/v1", api_key=VK_A, max_retries=0) as client:
+        with pytest.raises(openai.InternalServerError) as caught:
+            await client.chat.completions.create(model=SONNET, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 500 and caught.value.body["type"] == "server_error"
+    rows = await log_rows(server, want=2)
+    assert [(r["status"], r["error_type"], r["error_message"]) for r in rows] == \
+        [(500, "gateway_error", "RuntimeError")] * 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import aiohttp
@@ -22,6 +23,8 @@ from .errors import Refusal
 from .gateway import Gateway
 from .planner import Step
 from .providers.base import UpstreamCall, UpstreamReply, UpstreamUnavailable
+
+log = logging.getLogger("bifrost.failover")
 
 # 401/403 here mean every key of that provider was rejected: another provider may still serve.
 RETRYABLE_STATUS = frozenset((401, 403, 408, 429, 500, 502, 503, 504, 529))
@@ -187,6 +190,20 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
                 provider.report_failure(reply.provider_key, reason)
                 reply.close()
             reply = None
+        except Exception as exc:  # a bug here or in a client library: the next provider may still serve
+            log.exception("provider %s: unexpected failure", provider.name)
+            reason = f"gateway error: {type(exc).__name__}"
+            last_error = UpstreamUnavailable(502, f"provider {provider.name}: {reason}",
+                                             reply.provider_key if reply else None)
+            if reply is not None:
+                provider.report_failure(reply.provider_key, reason)
+                reply.close()
+            reply = None
+        except BaseException:  # cancelled (shutdown): the attempt's reservation is released before it ends
+            gw.governor.settle(admission, Usage(), 0)
+            if reply is not None:
+                reply.close()
+            raise
         failed_key = last_error.provider_key if isinstance(last_error, UpstreamUnavailable) else None
         note = {"provider": provider.name, "key": reply.provider_key if reply else failed_key, "model": step.model,
                 "status": reply.status if reply else (last_error.status if last_error else 0),

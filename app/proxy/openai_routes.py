@@ -15,7 +15,8 @@ from aiohttp import web
 
 from .errors import Refusal
 from .failover import Served
-from .pipeline import GATEWAY, attribute, authenticate, check_model_name, load_json, route_and_forward, start_record
+from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, response_started,
+                       route_and_forward, start_record)
 from .relay import relay_body, relay_stream
 from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
                                     anthropic_to_openai_response, openai_error_body, openai_request_to_anthropic)
@@ -80,6 +81,8 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
     except Exception as exc:  # never aiohttp's text/plain 500: the client gets its own error shape
         log.exception("chat completion failed")
         record.status, record.error_type, record.error_message = 500, "gateway_error", type(exc).__name__
+        if response_started(request):  # mid-stream: a second response cannot follow; the connection closes
+            raise
         return web.Response(status=500, content_type="application/json",
                             body=openai_error_body(500, "The gateway failed on this request.", "server_error"))
     finally:

@@ -14,7 +14,7 @@ from ..core.records import RequestRecord, new_request_id
 from ..core.routing import RequestFacts
 from ..core.tokens import estimate_tokens
 from .auth import presented_keys
-from .errors import Refusal
+from .errors import Refusal, anthropic_error
 from .failover import Served, forward_headers, forward_with_failover  # noqa: F401 (re-export)
 from .gateway import Gateway
 from .relay import CONTENT_CAP, relay_body, relay_stream
@@ -79,6 +79,11 @@ class LastValueHeaders:
         return values[-1] if values else default
 
 
+def response_started(request: web.Request) -> bool:
+    """Whether any byte of a response to `request` has been written (then an error cannot be a new response)."""
+    return getattr(request.writer, "output_size", 0) > 0
+
+
 def start_record(request: web.Request, path: str) -> RequestRecord:
     headers = request.headers
     return RequestRecord(id=new_request_id(), ts=RequestRecord.now_utc(), path=path,
@@ -103,6 +108,12 @@ async def handle_messages(request: web.Request) -> web.StreamResponse:
         record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
             "gateway_refused", refusal.message
         return refusal.response()
+    except Exception as exc:  # never aiohttp's text/plain 500: the client gets its own error shape, the row is kept
+        log.exception("messages request failed")
+        record.status, record.error_type, record.error_message = 500, "gateway_error", type(exc).__name__
+        if response_started(request):  # mid-stream: a second response cannot follow; the connection closes
+            raise
+        return anthropic_error(500, "The gateway failed on this request.", error_type="api_error")
     finally:
         gw.metrics.in_flight -= 1
         record.latency_ms = (time.perf_counter() - started) * 1000
