@@ -141,6 +141,15 @@ def error_json(error_type: str, message: str) -> bytes:
     return json.dumps({"type": "error", "error": {"type": error_type, "message": message}}).encode()
 
 
+def failed_attempt(provider, reply: UpstreamReply | None, status: int, reason: str) -> UpstreamUnavailable:
+    """What an attempt that failed before it committed leaves behind; a reply it already had is reported to
+    the provider's breaker and closed."""
+    if reply is not None:
+        provider.report_failure(reply.provider_key, reason)
+        reply.close()
+    return UpstreamUnavailable(status, f"provider {provider.name}: {reason}", reply.provider_key if reply else None)
+
+
 async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEntry, plan: list[Step], body: dict,
                                 raw: bytes, input_tokens: int, record: RequestRecord, served: Served) -> UpstreamReply:
     headers = forward_headers(request)
@@ -184,21 +193,11 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
             reason, reply, last_error = str(exc), None, exc
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
             reason = "no first event in time" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
-            last_error = UpstreamUnavailable(504, f"provider {provider.name}: {reason}",
-                                             reply.provider_key if reply else None)
-            if reply is not None:
-                provider.report_failure(reply.provider_key, reason)
-                reply.close()
-            reply = None
+            last_error, reply = failed_attempt(provider, reply, 504, reason), None
         except Exception as exc:  # a bug here or in a client library: the next provider may still serve
             log.exception("provider %s: unexpected failure", provider.name)
             reason = f"gateway error: {type(exc).__name__}"
-            last_error = UpstreamUnavailable(502, f"provider {provider.name}: {reason}",
-                                             reply.provider_key if reply else None)
-            if reply is not None:
-                provider.report_failure(reply.provider_key, reason)
-                reply.close()
-            reply = None
+            last_error, reply = failed_attempt(provider, reply, 502, reason), None
         except BaseException:  # cancelled (shutdown): the attempt's reservation is released before it ends
             gw.governor.settle(admission, Usage(), 0)
             if reply is not None:
