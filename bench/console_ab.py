@@ -58,10 +58,7 @@ def measure(args: argparse.Namespace, out: Path) -> list[dict]:
     seconds = bench.run_seconds(args, args.rate)
     pairs = []
     try:
-        mock_port = bench.free_port()
-        procs.start("mock", bench.pin(bench.MOCK_CORE, [
-            bench.PY, "-m", "app", "mock-upstream", "--port", str(mock_port), "--require-key", bench.UPSTREAM_KEY,
-            "--latency-ms", "0", "--tokens-per-second", "0"]), mock_port)
+        mock_port = bench.start_mock(procs)
         for i in range(args.pairs):
             order = [bench.GATEWAY, bench.CONSOLE] if i % 2 == 0 else [bench.CONSOLE, bench.GATEWAY]
             pair = {}
@@ -69,8 +66,7 @@ def measure(args: argparse.Namespace, out: Path) -> list[dict]:
                 config = None if target == bench.DIRECT else bench.gateway_config(work, mock_port, sc.config,
                                                                                     f"{target}-{i}")
                 proc, url = bench.start_target(procs, target, mock_port, config, sc.query)
-                auth = (["--key", bench.UPSTREAM_KEY] if target == bench.DIRECT else
-                        ["--keys-file", str(keys)] if sc.config == "everything-on" else ["--key", bench.BENCH_VK])
+                auth = bench.auth_for(sc, target, keys)
                 try:
                     res = bench.loadgen(url, auth, body, sc, seconds, args.warmup, rate=args.rate,
                                         warm_s=args.warmup_seconds)

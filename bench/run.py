@@ -376,6 +376,22 @@ def start_target(procs: Processes, target: str, mock_port: int, config: Path,
     return proc, f"http://127.0.0.1:{port}/anthropic/v1/messages{query}"
 
 
+def start_mock(procs: Processes) -> int:
+    """The mock upstream on its core, answering at once (no latency, no token pacing); returns its port."""
+    port = free_port()
+    procs.start("mock", pin(MOCK_CORE, [PY, "-m", "app", "mock-upstream", "--port", str(port), "--require-key",
+                                        UPSTREAM_KEY, "--latency-ms", "0", "--tokens-per-second", "0"]), port)
+    return port
+
+
+def auth_for(sc: Scenario, target: str, keys_file: Path) -> list[str]:
+    """loadgen's key arguments: the gateways get virtual keys (all 100 for everything-on), direct and the
+    floor the upstream's key."""
+    if target not in GATEWAYS:
+        return ["--key", UPSTREAM_KEY]
+    return ["--keys-file", str(keys_file)] if sc.config == "everything-on" else ["--key", BENCH_VK]
+
+
 def loadgen(url: str, auth: list[str], body: Path, sc: Scenario, duration: float, warmup: int, *,
             rate: float | None = None, concurrency: int | None = None, extra: list[str] | None = None,
             timeout: float | None = None, warm_s: float = 0.0) -> dict:
@@ -429,10 +445,7 @@ def measure(args: argparse.Namespace, out: Path) -> dict:
     keys_file = work / "keys.txt"
     keys_file.write_text("\n".join(everything_on_keys()) + "\n")
     try:
-        mock_port = free_port()
-        procs.start("mock", pin(MOCK_CORE, [PY, "-m", "app", "mock-upstream", "--port", str(mock_port),
-                                            "--require-key", UPSTREAM_KEY, "--latency-ms", "0",
-                                            "--tokens-per-second", "0"]), mock_port)
+        mock_port = start_mock(procs)
         configs = {c: gateway_config(work, mock_port, c, c) for c in ("plain", "everything-on")}
         bodies = {}
         for sc in SCENARIOS:
@@ -443,10 +456,7 @@ def measure(args: argparse.Namespace, out: Path) -> dict:
             for run in range(args.runs):  # targets interleaved run by run, each run in a fresh process
                 for sc, target in group:
                     proc, url = start_target(procs, target, mock_port, configs[sc.config], sc.query)
-                    if target in GATEWAYS:
-                        auth = ["--keys-file", str(keys_file)] if sc.config == "everything-on" else ["--key", BENCH_VK]
-                    else:
-                        auth = ["--key", UPSTREAM_KEY]
+                    auth = auth_for(sc, target, keys_file)
                     for rate in args.rates:
                         print(f"  {sc.name:13} run {run + 1}/{args.runs} {target:19} {rate:>6g}/s", flush=True)
                         res = loadgen(url, auth, bodies[sc.name], sc, run_seconds(args, rate), args.warmup,

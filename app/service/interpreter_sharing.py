@@ -93,6 +93,7 @@ def console_event_loop() -> asyncio.AbstractEventLoop:
     """The event loop for a console that may share the interpreter with a gateway thread."""
     return asyncio.SelectorEventLoop(BusyIntervalSelector())
 
+
 PRIORITY_ENV = "BIFROST_CONSOLE_PRIORITY"  # "normal" keeps the console thread at the default priority
 
 
