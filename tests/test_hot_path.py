@@ -12,6 +12,7 @@ from app.core import live_stats
 from app.core.config import Provider, VirtualKey
 from app.core.directory import KeyEntry
 from app.core.live_stats import LiveStats
+from app.core.messages_body import MessagesBody
 from app.core.records import RequestRecord
 from app.core.routing import RequestFacts, matches
 from app.proxy.pipeline import LastValueHeaders
@@ -67,7 +68,7 @@ def test_routing_reads_headers_case_insensitively_last_line_winning():
     as_dict = {k.lower(): v for k, v in raw.items()}  # what routing was given before
     for name in ("x-team", "user-agent", "missing"):
         assert headers.get(name, "") == as_dict.get(name, "")
-    facts = RequestFacts.of({"model": "claude-sonnet-4-5", "messages": []}, 10, headers)
+    facts = RequestFacts.of(MessagesBody.decode(b'{"model": "claude-sonnet-4-5", "messages": []}'), headers)
     assert matches({"header": {"X-Team": "be*", "user-agent": "claude-cli/*"}}, facts)
     assert not matches({"header": {"x-team": "alpha"}}, facts)
     assert not matches({"header": {"x-other": "?*"}}, facts)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import random
 import time
 from collections import Counter
@@ -13,6 +15,7 @@ import pytest
 from app.core.breaker import BAD, CLOSED, HALF_OPEN, OPEN, Breaker, BreakerBoard
 from app.core.config import Provider, RoutingRule, Target, Team, VirtualKey
 from app.core.directory import KeyEntry
+from app.core.messages_body import MessagesBody
 from app.core.routing import RequestFacts, StickySessions, choose, matches
 from app.proxy.planner import Planner
 from app.proxy.providers.base import (
@@ -31,7 +34,8 @@ IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png"
 def facts(body: dict | None = None, *, tokens: int = 100, headers: dict | None = None, pct: float = 0.0,
           **fields) -> RequestFacts:
     body = {"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": HI, **(body or {}), **fields}
-    return RequestFacts.of(body, tokens, headers or {}, pct)
+    read = RequestFacts.of(MessagesBody.decode(json.dumps(body).encode()), headers or {}, pct)
+    return dataclasses.replace(read, input_tokens=tokens)
 
 
 # ----------------------------------------------------------------------------- RequestFacts and `when`

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .config import RoutingRule, Target
+from .messages_body import MessagesBody
 
 
 @dataclass(slots=True)
@@ -19,35 +20,20 @@ class RequestFacts:
     model: str
     input_tokens: int
     tools: bool
-    images: bool
     thinking: bool
     messages: int
     headers: Mapping[str, str]  # read with .get(lower-case name, default) only
     budget_used_pct: float = 0.0  # the key's most-used budget
+    body: MessagesBody | None = None  # `images` is read from it when a rule asks
 
     @classmethod
-    def of(cls, body: dict, input_tokens: int, headers: Mapping[str, str], budget_used_pct: float = 0.0) -> "RequestFacts":
-        messages = body.get("messages") or []
-        thinking = body.get("thinking")
-        return cls(model=str(body.get("model")), input_tokens=input_tokens, tools=bool(body.get("tools")),
-                   images=_has_images(messages), messages=len(messages),
-                   thinking=isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"),
-                   headers=headers, budget_used_pct=budget_used_pct)
+    def of(cls, body: MessagesBody, headers: Mapping[str, str], budget_used_pct: float = 0.0) -> "RequestFacts":
+        return cls(model=str(body.model), input_tokens=body.input_tokens, tools=body.tools, messages=body.messages,
+                   thinking=body.thinking, headers=headers, budget_used_pct=budget_used_pct, body=body)
 
-
-def _has_images(messages: list) -> bool:
-    """Images anywhere: in a message, or inside a tool_result (how Claude Code sends screenshots)."""
-    return any(isinstance(m, dict) and _blocks_have_image(m.get("content")) for m in messages)
-
-
-def _blocks_have_image(blocks) -> bool:
-    # module level, not nested in _has_images: a recursive closure is a reference cycle, one per request,
-    # that only the cyclic collector frees (its pauses stop every thread)
-    for b in blocks if isinstance(blocks, list) else ():
-        if isinstance(b, dict) and (b.get("type") == "image" or
-                                    (b.get("type") == "tool_result" and _blocks_have_image(b.get("content")))):
-            return True
-    return False
+    @property
+    def images(self) -> bool:
+        return self.body is not None and self.body.images
 
 
 def matches(when: dict, f: RequestFacts) -> bool:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ..core.directory import KeyEntry
 from ..core.governance import Admission, Refused
+from ..core.messages_body import MessagesBody
 from ..core.ratelimit import Permit
 from ..core.records import RequestRecord
 from ..core.usage import Usage
@@ -66,14 +67,14 @@ class Served:
             self.admission = None
 
 
-def body_for(raw: bytes, body: dict, model: str, anthropic_upstream: bool) -> bytes:
+def body_for(body: MessagesBody, model: str, anthropic_upstream: bool) -> bytes:
     """The body untouched, unless routing changed the model (then only `model` differs), or a temperature
     above Anthropic's 1.0 (possible from an OpenAI client) goes to an Anthropic-format upstream."""
-    temperature = body.get("temperature")
+    temperature = body.temperature
     clamp = anthropic_upstream and isinstance(temperature, (int, float)) and temperature > 1
-    if model == body["model"] and not clamp:
-        return raw
-    changed = {**body, "model": model}
+    if model == body.model and not clamp:
+        return body.raw
+    changed = {**body.json, "model": model}
     if clamp:
         changed["temperature"] = 1.0
     return json.dumps(changed, ensure_ascii=False, separators=(",", ":")).encode()
@@ -150,15 +151,15 @@ def failed_attempt(provider, reply: UpstreamReply | None, status: int, reason: s
     return UpstreamUnavailable(status, f"provider {provider.name}: {reason}", reply.provider_key if reply else None)
 
 
-async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEntry, plan: list[Step], body: dict,
-                                raw: bytes, input_tokens: int, record: RequestRecord, served: Served) -> UpstreamReply:
+async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEntry, plan: list[Step],
+                                body: MessagesBody, record: RequestRecord, served: Served) -> UpstreamReply:
     headers = forward_headers(request)
     attempts: list[dict] = []
     last_reply: UpstreamReply | None = None
     last_error: UpstreamUnavailable | Refused | None = None
     for index, step in enumerate(plan):
         provider = step.provider
-        admission = gw.governor.reserve(entry, provider.name, step.model, input_tokens, body.get("max_tokens"),
+        admission = gw.governor.reserve(entry, provider.name, step.model, body.input_tokens, body.max_tokens,
                                         record.ts)
         if isinstance(admission, Refused):
             if admission.budget_level != "provider":
@@ -169,8 +170,8 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
             if index + 1 < len(plan):
                 gw.failover(record, provider.name, plan[index + 1].provider.name, "provider budget used up")
             continue
-        call = UpstreamCall("/v1/messages", request.query_string, body_for(raw, body, step.model, not provider.translated), body, step.model,
-                            record.stream, headers, prefer_key=step.prefer_key)
+        call = UpstreamCall("/v1/messages", request.query_string, body_for(body, step.model, not provider.translated),
+                            body, step.model, record.stream, headers, prefer_key=step.prefer_key)
         started = time.perf_counter()
         reason, reply = None, None
         try:

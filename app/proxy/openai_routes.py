@@ -13,6 +13,7 @@ import time
 import orjson
 from aiohttp import web
 
+from ..core.messages_body import MessagesBody
 from .errors import Refusal
 from .failover import Served
 from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, response_started,
@@ -66,7 +67,7 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
             raw = orjson.dumps(body)
         except TypeError:  # an integer beyond 64 bits in tool-call arguments (parsed by json): stdlib can write it
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        reply = await route_and_forward(request, gw, entry, body, raw, record, served)
+        reply = await route_and_forward(request, gw, entry, MessagesBody.of_document(body, raw), record, served)
         model = record.requested_model
         if reply.is_stream:
             reply.headers["content-type"] = "text/event-stream; charset=utf-8"

@@ -9,10 +9,10 @@ from aiohttp import web
 
 from ..core.directory import KeyEntry
 from ..core.governance import Refused
+from ..core.messages_body import MessagesBody
 from ..core.printable import first_control
 from ..core.records import RequestRecord, new_request_id
 from ..core.routing import RequestFacts
-from ..core.tokens import estimate_tokens
 from .auth import presented_keys
 from .errors import Refusal, anthropic_error
 from .failover import Served, forward_headers, forward_with_failover  # noqa: F401 (re-export)
@@ -53,6 +53,17 @@ def parse_body(raw: bytes) -> dict:
     if not isinstance(body, dict):
         raise Refusal(400, "The request body must be a JSON object.")
     check_model_name(body.get("model"))
+    return body
+
+
+def read_messages_body(raw: bytes) -> MessagesBody:
+    """A Messages request's facts, read without parsing the prompt when the body has the usual shape; any
+    other body is parsed whole, which accepts what is valid and names what is not (the same 400s)."""
+    try:
+        body = MessagesBody.decode(raw)
+    except ValueError:
+        return MessagesBody.of_document(parse_body(raw), raw)
+    check_model_name(body.model)
     return body
 
 
@@ -126,32 +137,30 @@ async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecor
                          served: Served):
     entry = authenticate(gw, request)
     attribute(record, entry)
-    raw = await request.read()
-    body = parse_body(raw)
-    reply = await route_and_forward(request, gw, entry, body, raw, record, served)
+    body = read_messages_body(await request.read())
+    reply = await route_and_forward(request, gw, entry, body, record, served)
     if reply.is_stream:
         return await relay_stream(request, reply, record, started, gw.config.logging.store_content)
     return relay_body(reply, record)
 
 
-async def route_and_forward(request: web.Request, gw: Gateway, entry: KeyEntry, body: dict, raw: bytes,
+async def route_and_forward(request: web.Request, gw: Gateway, entry: KeyEntry, body: MessagesBody,
                             record: RequestRecord, served: Served):
     """Governance, routing and failover for an Anthropic-shaped body, whatever API the client speaks."""
-    model = body["model"]
+    model = body.model
     record.requested_model = record.served_model = model
-    record.stream = bool(body.get("stream"))
+    record.stream = body.stream
     if gw.config.logging.store_content:
-        record.prompt = raw[:CONTENT_CAP].decode("utf-8", "replace")
+        record.prompt = body.raw[:CONTENT_CAP].decode("utf-8", "replace")
     refused = gw.governor.check_access(entry, model, record.ts)
     if refused:
         raise Refusal.of(refused)
-    input_tokens = estimate_tokens(body)
-    permit = gw.governor.admit_rate(entry, input_tokens)
+    permit = gw.governor.admit_rate(entry, body.input_tokens)
     if isinstance(permit, Refused):
         raise Refusal.of(permit)
     served.permit = permit
-    facts = RequestFacts.of(body, input_tokens, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
+    facts = RequestFacts.of(body, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
     plan = gw.planner.plan(entry, facts, record.session_id)
     if not plan:
         raise Refusal(404, f"No available provider of this gateway serves model {model!r}.", "not_found_error")
-    return await forward_with_failover(gw, request, entry, plan, body, raw, input_tokens, record, served)
+    return await forward_with_failover(gw, request, entry, plan, body, record, served)

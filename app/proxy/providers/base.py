@@ -17,6 +17,7 @@ import aiohttp
 from ...core.breaker import BreakerBoard
 from ...core.config import Provider
 from ...core.glob_memo import GlobMemo
+from ...core.messages_body import MessagesBody
 
 # Models each provider type serves when the config gives no `models:` globs.
 DEFAULT_MODELS = {
@@ -32,11 +33,16 @@ class UpstreamCall:
     path: str  # "/v1/messages" or "/v1/messages/count_tokens"
     query: str  # the client's query string, passed through (Claude Code sends beta=true)
     body: bytes  # sent untouched unless routing rewrote the model
-    body_json: dict
+    source: MessagesBody | dict  # the request as parsed; a translating provider reads it as `body_json`
     model: str
     stream: bool
     headers: dict[str, str]  # client headers that may pass through (auth and hop-by-hop removed)
     prefer_key: str | None = None  # session stickiness: try this provider key first
+
+    @property
+    def body_json(self) -> dict:
+        """The request's JSON document (parsed on first use when the gateway only read its facts)."""
+        return self.source.json if isinstance(self.source, MessagesBody) else self.source
 
 
 @dataclass(slots=True)
