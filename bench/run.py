@@ -299,9 +299,10 @@ class Processes:
     def __init__(self, log_dir: Path):
         self.log_dir, self.running = log_dir, {}
 
-    def start(self, name: str, cmd: list[str], port: int, env: dict | None = None) -> subprocess.Popen:
+    def start(self, name: str, cmd: list[str], port: int, env: dict | None = None,
+              cwd: Path = ROOT) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, **(env or {})})
         self.running[proc.pid] = (name, proc, log)
         deadline = time.monotonic() + 30
@@ -357,8 +358,9 @@ def loadavg() -> list[float]:
 
 
 def start_target(procs: Processes, target: str, mock_port: int, config: Path,
-                 query: str = "") -> tuple[subprocess.Popen | None, str]:
-    """Start floor or a gateway pinned to its core; returns (process or None for direct, messages URL)."""
+                 query: str = "", code: Path = ROOT, name: str | None = None) -> tuple[subprocess.Popen | None, str]:
+    """Start floor or a gateway pinned to its core; returns (process or None for direct, messages URL).
+    `code`: the checkout whose `app` a gateway runs (code_ab.py runs another revision's); `name`: its log."""
     if target == DIRECT:
         return None, f"http://127.0.0.1:{mock_port}/v1/messages{query}"
     port = free_port()
@@ -369,8 +371,8 @@ def start_target(procs: Processes, target: str, mock_port: int, config: Path,
         cmd = [PY, str(BENCH / "gateway_with_console.py"), "--config", str(config), "--port", str(port)]
     else:
         cmd = [PY, "-m", "app", "serve", "--config", str(config), "--port", str(port)]
-    env = {"UPSTREAM_KEY": UPSTREAM_KEY, "BENCH_VK": BENCH_VK, "PYTHONPATH": str(ROOT)}
-    proc = procs.start(target, pin(TARGET_CORE, cmd), port, env)
+    env = {"UPSTREAM_KEY": UPSTREAM_KEY, "BENCH_VK": BENCH_VK, "PYTHONPATH": str(code)}
+    proc = procs.start(name or target, pin(TARGET_CORE, cmd), port, env, cwd=code)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as r:  # fails loudly if unhealthy
         assert json.load(r)["status"] == "ok"
     return proc, f"http://127.0.0.1:{port}/anthropic/v1/messages{query}"
