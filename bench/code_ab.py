@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402 - the benchmark's processes, scenarios and load generator
-from console_ab import QUANTILES, median_interval  # noqa: E402
+from pairs import QUANTILES, median_interval, pair_arguments, run_pairs  # noqa: E402 - what the A/Bs share
 
 BASE, HEAD = "base", "head"
 SIDES = (bench.DIRECT, bench.FLOOR, BASE, HEAD)
@@ -50,44 +49,12 @@ def export_revision(rev: str, dest: Path) -> str:
 
 
 def measure(args: argparse.Namespace, out: Path, base_code: Path) -> list[dict]:
-    """One dict per pair: {side: {p50, p99, errors}} for direct, floor, base and head."""
-    sc = bench.BY_NAME[args.scenario]
-    work = out / "work"
-    work.mkdir(parents=True)
-    procs = bench.Processes(work)
-    body = work / "body.json"
-    body.write_bytes(json.dumps(sc.body()).encode())
-    keys = work / "keys.txt"
-    keys.write_text("\n".join(bench.everything_on_keys()) + "\n")
-    metric = f"{sc.primary}_ms"
-    seconds = bench.run_seconds(args, args.rate)
-    code = {BASE: base_code, HEAD: bench.ROOT}
-    pairs = []
-    try:
-        mock_port = bench.start_mock(procs)
-        for i in range(args.pairs):
-            pair = {}
-            for side in [bench.DIRECT, bench.FLOOR, *([BASE, HEAD] if i % 2 == 0 else [HEAD, BASE])]:
-                target = side if side in (bench.DIRECT, bench.FLOOR) else bench.GATEWAY
-                config = bench.gateway_config(work, mock_port, sc.config, f"{side}-{i}")
-                proc, url = bench.start_target(procs, target, mock_port, config, sc.query,
-                                               code=code.get(side, bench.ROOT), name=side)
-                ran_in = os.readlink(f"/proc/{proc.pid}/cwd") if proc is not None else None  # whose `app` ran
-                try:
-                    res = bench.loadgen(url, bench.auth_for(sc, target, keys), body, sc, seconds, args.warmup,
-                                        rate=args.rate, warm_s=args.warmup_seconds)
-                finally:
-                    if proc is not None:
-                        procs.stop(proc)
-                for leftover in work.glob(f"bifrost-{side}-{i}.db*"):
-                    leftover.unlink()
-                pair[side] = {q: res[metric][q] for q in QUANTILES} | {"errors": res["errors"], "code": ran_in}
-            pairs.append(pair)
-            diffs = "  ".join(f"{q} {pair[HEAD][q] - pair[BASE][q]:+.2f}" for q in QUANTILES)
-            print(f"  pair {i + 1}/{args.pairs}: head − base {diffs} ms", flush=True)
-    finally:
-        procs.stop_all()
-    return pairs
+    """One dict per pair: {side: {p50, p99, errors, code}} for direct, floor, base and head."""
+    def sides(i: int) -> list[tuple[str, str, Path]]:
+        order = [(BASE, base_code), (HEAD, bench.ROOT)]
+        gateways = [(side, bench.GATEWAY, code) for side, code in (order if i % 2 == 0 else order[::-1])]
+        return [(bench.DIRECT, bench.DIRECT, bench.ROOT), (bench.FLOOR, bench.FLOOR, bench.ROOT), *gateways]
+    return run_pairs(args, out, sides, BASE, HEAD, "head − base")
 
 
 def summarize(pairs: list[dict]) -> list[dict]:
@@ -136,13 +103,7 @@ def main() -> int:
     p.add_argument("--base", default="HEAD~1", help="git revision to compare against (default HEAD~1)")
     p.add_argument("--scenario", default="claude-code", choices=[s.name for s in bench.SCENARIOS
                                                                    if s.config == "plain"])
-    p.add_argument("--rate", type=float, default=50.0)
-    p.add_argument("--pairs", type=int, default=8)
-    p.add_argument("--duration", type=float, default=10.0, help="seconds per run")
-    p.add_argument("--min-requests", type=int, default=500)
-    p.add_argument("--warmup", type=int, default=40)
-    p.add_argument("--warmup-seconds", type=float, default=1.0)
-    p.add_argument("--out", type=Path, default=bench.BENCH / "results")
+    pair_arguments(p, rate=50.0, pairs=8, duration=10.0, min_requests=500)
     args = p.parse_args()
     out = args.out / (datetime.now().strftime("%Y%m%d-%H%M%S") + "-code-ab")
     commit = export_revision(args.base, out / "base-code")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import time
@@ -31,57 +30,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402 - the benchmark's processes, scenarios and load generator
+from pairs import QUANTILES, median_interval, pair_arguments, run_pairs  # noqa: E402 - what the A/Bs share
 
-QUANTILES = ("p50", "p99")
-BOOTSTRAP = 2000
-
-
-def median_interval(values: list[float], level: float = 0.90, seed: int = 0) -> tuple[float, float]:
-    """A bootstrap interval for the median of `values` (pairs resampled with replacement)."""
-    rng = random.Random(seed)
-    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(BOOTSTRAP))
-    tail = (1 - level) / 2
-    return medians[int(tail * (BOOTSTRAP - 1))], medians[int((1 - tail) * (BOOTSTRAP - 1))]
 
 
 def measure(args: argparse.Namespace, out: Path) -> list[dict]:
-    """One dict per pair: {target: {p50, p99}} for direct, headless and console."""
-    sc = bench.BY_NAME[args.scenario]
-    work = out / "work"
-    work.mkdir(parents=True)
-    procs = bench.Processes(work)
-    body = work / "body.json"
-    body.write_bytes(json.dumps(sc.body()).encode())
-    keys = work / "keys.txt"
-    keys.write_text("\n".join(bench.everything_on_keys()) + "\n")
-    metric = f"{sc.primary}_ms"
-    seconds = bench.run_seconds(args, args.rate)
-    pairs = []
-    try:
-        mock_port = bench.start_mock(procs)
-        for i in range(args.pairs):
-            order = [bench.GATEWAY, bench.CONSOLE] if i % 2 == 0 else [bench.CONSOLE, bench.GATEWAY]
-            pair = {}
-            for target in [bench.DIRECT, *order]:
-                config = None if target == bench.DIRECT else bench.gateway_config(work, mock_port, sc.config,
-                                                                                    f"{target}-{i}")
-                proc, url = bench.start_target(procs, target, mock_port, config, sc.query)
-                auth = bench.auth_for(sc, target, keys)
-                try:
-                    res = bench.loadgen(url, auth, body, sc, seconds, args.warmup, rate=args.rate,
-                                        warm_s=args.warmup_seconds)
-                finally:
-                    if proc is not None:
-                        procs.stop(proc)
-                for leftover in work.glob(f"bifrost-{target}-{i}.db*"):
-                    leftover.unlink()
-                pair[target] = {q: res[metric][q] for q in QUANTILES} | {"errors": res["errors"]}
-            pairs.append(pair)
-            diffs = "  ".join(f"{q} {pair[bench.CONSOLE][q] - pair[bench.GATEWAY][q]:+.2f}" for q in QUANTILES)
-            print(f"  pair {i + 1}/{args.pairs}: console − headless {diffs} ms", flush=True)
-    finally:
-        procs.stop_all()
-    return pairs
+    """One dict per pair: {target: {p50, p99, errors}} for direct, headless and console."""
+    def sides(i: int) -> list[tuple[str, str, Path]]:
+        order = [bench.GATEWAY, bench.CONSOLE] if i % 2 == 0 else [bench.CONSOLE, bench.GATEWAY]
+        return [(target, target, bench.ROOT) for target in [bench.DIRECT, *order]]
+    return run_pairs(args, out, sides, bench.GATEWAY, bench.CONSOLE, "console − headless")
 
 
 def summarize(pairs: list[dict]) -> list[dict]:
@@ -130,13 +88,7 @@ def report(args: argparse.Namespace, pairs: list[dict], rows: list[dict]) -> str
 def main() -> int:
     p = argparse.ArgumentParser(description="paired A/B of bifrost-tui headless vs with the console")
     p.add_argument("--scenario", default="claude-code", choices=list(bench.BY_NAME))
-    p.add_argument("--rate", type=float, default=200.0)
-    p.add_argument("--pairs", type=int, default=16)
-    p.add_argument("--duration", type=float, default=20.0, help="seconds per run")
-    p.add_argument("--min-requests", type=int, default=1000)
-    p.add_argument("--warmup", type=int, default=40)
-    p.add_argument("--warmup-seconds", type=float, default=1.0)
-    p.add_argument("--out", type=Path, default=bench.BENCH / "results")
+    pair_arguments(p, rate=200.0, pairs=16, duration=20.0, min_requests=1000)
     args = p.parse_args()
     out = args.out / (datetime.now().strftime("%Y%m%d-%H%M%S") + "-console-ab")
     per_pair = 3 * (bench.run_seconds(args, args.rate) + args.warmup_seconds + 3)
