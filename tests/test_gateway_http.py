@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
 
 from app.core.config import config_from_text
+from app.core.messages_body import MessagesBody
 from app.proxy.server import GatewayServer
 
 from conftest import ROOT, UPSTREAM_KEY, VK_A, VK_B, bifrost_cmd, free_port, gateway_yaml, wait_for_port
@@ -560,6 +561,8 @@ async def test_count_tokens_with_unreachable_provider_is_estimated(gateway_to):
     async with sdk(server) as client:
         counted = await client.messages.count_tokens(model=MODEL, messages=HI)
     assert counted.input_tokens > 0
+    # the estimate budgets reserve for the same body
+    assert counted.input_tokens == MessagesBody.of_document({"model": MODEL, "messages": HI}, b"").input_tokens
 
 
 # ----------------------------------------------------------------------------- models, pings, health, metrics

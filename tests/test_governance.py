@@ -28,7 +28,7 @@ import pytest
 
 from app.core.config import config_from_text, load_config
 from app.core.keys import hash_key
-from app.core.tokens import estimate_tokens
+from app.core.messages_body import MessagesBody
 from app.proxy.server import GatewayServer
 
 from conftest import ROOT, UPSTREAM_KEY, VK_A, VK_B, bifrost_cmd, free_port, wait_for_port
@@ -228,7 +228,8 @@ async def test_concurrent_requests_never_overspend_the_budget(up, tmp_path):
         limit = budget["limit_micro_usd"]
 
         entry = gw.gateway.directory.by_name["dev-a"]
-        _, estimate = gw.gateway.governor.estimate(entry, MODEL, estimate_tokens(BODY), BODY["max_tokens"])
+        tokens = MessagesBody.decode(json.dumps(BODY).encode()).input_tokens  # what the request path estimates
+        _, estimate = gw.gateway.governor.estimate(entry, MODEL, tokens, BODY["max_tokens"])
         assert estimate == COST
 
         await set_upstream(up, latency_ms=200)

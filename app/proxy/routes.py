@@ -5,15 +5,14 @@ import time
 
 from aiohttp import web
 
-from ..core.tokens import estimate_tokens
 from ..service.admin import AdminService
 from .admin_routes import add_admin_routes
 from .openai_routes import add_openai_routes
 from .translate.from_openai import openai_error_body
 from .errors import anthropic_error
 from .gateway import Gateway
-from .pipeline import (GATEWAY, Refusal, attribute, authenticate, forward_headers, handle_messages, parse_body,
-                       start_record)
+from .pipeline import (GATEWAY, Refusal, attribute, authenticate, forward_headers, handle_messages,
+                       read_messages_body, start_record)
 from .providers.base import UpstreamCall, UpstreamUnavailable
 
 STARTED = web.AppKey("started", float)
@@ -28,13 +27,13 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
         entry = authenticate(gw, request)
         attribute(record, entry)
         raw = await request.read()
-        body = parse_body(raw)
-        record.requested_model = record.served_model = body["model"]
-        provider = gw.provider_for(entry, body["model"])
+        body = read_messages_body(raw)
+        record.requested_model = record.served_model = body.model
+        provider = gw.provider_for(entry, body.model)
         reply = None
         if provider is not None:
             record.provider, record.simulated = provider.name, provider.simulated
-            call = UpstreamCall("/v1/messages/count_tokens", request.query_string, raw, body, body["model"], False,
+            call = UpstreamCall("/v1/messages/count_tokens", request.query_string, raw, body, body.model, False,
                                 forward_headers(request))
             try:
                 reply = await provider.count_tokens(call)
@@ -42,7 +41,7 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
                 reply = None
         if reply is None or reply.status >= 500:
             record.status, record.provider_key = 200, "local-estimate"
-            return web.json_response({"input_tokens": estimate_tokens(body)})
+            return web.json_response({"input_tokens": body.input_tokens})  # what budgets reserve for it
         record.status, record.provider_key = reply.status, reply.provider_key
         return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
     except Refusal as refusal:
