@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from app.core.config import Provider, ProviderKey, config_from_text
+from app.core.messages_body import MessagesBody
 from app.core.secrets import SecretRef
 from app.core.usage import StreamUsage, Usage
 from app.proxy.eventstream import EventStreamDecoder, EventStreamError
@@ -60,7 +61,8 @@ def make_call(model: str = MODEL, stream: bool = True, headers: dict | None = No
             "metadata": {"user_id": '{"session_id":"s1"}'}, **extra}
     if stream:
         body["stream"] = True
-    return UpstreamCall("/v1/messages", "beta=true", json.dumps(body).encode(), body, model, stream,
+    raw = json.dumps(body).encode()
+    return UpstreamCall("/v1/messages", "beta=true", raw, MessagesBody.of_document(body, raw), model, stream,
                         dict(CLIENT_HEADERS if headers is None else headers))
 
 
@@ -408,7 +410,8 @@ async def test_count_tokens_uses_the_foundation_model(fake, provider_for):
     p = await provider_for(fake.url)
     body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "tools": [BASH],
             "thinking": {"type": "enabled", "budget_tokens": 2000}}
-    call = UpstreamCall("/v1/messages/count_tokens", "beta=true", json.dumps(body).encode(), body, MODEL, False,
+    raw = json.dumps(body).encode()
+    call = UpstreamCall("/v1/messages/count_tokens", "beta=true", raw, MessagesBody.of_document(body, raw), MODEL, False,
                         dict(CLIENT_HEADERS))
     reply = await p.count_tokens(call)
     assert reply.status == 200 and json.loads(reply.body) == {"input_tokens": 321}

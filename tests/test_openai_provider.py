@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from app.core.config import Provider, ProviderKey
+from app.core.messages_body import MessagesBody
 from app.core.secrets import SecretRef
 from app.proxy.providers.base import UpstreamCall, UpstreamUnavailable
 from app.proxy.providers.openai import OpenAIProvider
@@ -105,7 +106,9 @@ def call(body=None, stream=False, model="claude-opus-4-8") -> UpstreamCall:
                     "thinking": {"type": "adaptive"}, "metadata": {"user_id": "u1"}}
     if stream:
         body = {**body, "stream": True}
-    return UpstreamCall("/v1/messages", "beta=true", json.dumps(body).encode(), body, model, stream, dict(CLIENT_HEADERS))
+    raw = json.dumps(body).encode()
+    return UpstreamCall("/v1/messages", "beta=true", raw, MessagesBody.of_document(body, raw), model, stream,
+                        dict(CLIENT_HEADERS))
 
 
 def sse_events(raw: bytes) -> list[tuple[str, dict]]:
@@ -308,7 +311,8 @@ async def test_anthropic_sdk_through_the_provider(upstream, env_key):
 
     async def relay(request):
         body = await request.json()
-        reply = await provider.messages(UpstreamCall("/v1/messages", request.query_string, b"", body, body["model"],
+        reply = await provider.messages(UpstreamCall("/v1/messages", request.query_string, b"",
+                                                     MessagesBody.of_document(body, b""), body["model"],
                                                      bool(body.get("stream")), {}))
         if not reply.is_stream:
             return web.Response(status=reply.status, body=reply.body, headers=reply.headers)

@@ -443,7 +443,8 @@ def test_plan_session_stickiness():
 # ----------------------------------------------------------------------------- key rotation (ProviderClient.messages)
 
 def call(model="claude-sonnet-4-5", prefer_key=None) -> UpstreamCall:
-    return UpstreamCall("/v1/messages", "", b"{}", {}, model, False, {}, prefer_key=prefer_key)
+    return UpstreamCall("/v1/messages", "", b"{}", MessagesBody.of_document({}, b"{}"), model, False, {},
+                        prefer_key=prefer_key)
 
 
 async def test_rotation_429_opens_the_key_and_tries_the_other():

@@ -33,7 +33,7 @@ class UpstreamCall:
     path: str  # "/v1/messages" or "/v1/messages/count_tokens"
     query: str  # the client's query string, passed through (Claude Code sends beta=true)
     body: bytes  # sent untouched unless routing rewrote the model
-    source: MessagesBody | dict  # the request as parsed; a translating provider reads it as `body_json`
+    source: MessagesBody  # the request as the gateway read it; a translating provider reads `body_json`
     model: str
     stream: bool
     headers: dict[str, str]  # client headers that may pass through (auth and hop-by-hop removed)
@@ -42,7 +42,7 @@ class UpstreamCall:
     @property
     def body_json(self) -> dict:
         """The request's JSON document (parsed on first use when the gateway only read its facts)."""
-        return self.source.json if isinstance(self.source, MessagesBody) else self.source
+        return self.source.json
 
 
 @dataclass(slots=True)

@@ -15,7 +15,6 @@ import aiohttp
 
 from ...core.config import Provider
 from ...core.secrets import SecretError
-from ...core.tokens import estimate_tokens
 from ..translate.to_openai import (
     OpenAIStreamTranslator,
     anthropic_to_openai_request,
@@ -125,7 +124,7 @@ class OpenAIProvider(HttpProviderClient):
             resp = await self._post(body, key, call.stream)
         headers = {"request-id": resp.headers["x-request-id"]} if "x-request-id" in resp.headers else {}
         if call.stream and resp.status == 200 and resp.content_type == "text/event-stream":
-            translator = OpenAIStreamTranslator(call.model, input_tokens_estimate=estimate_tokens(call.body_json))
+            translator = OpenAIStreamTranslator(call.model, input_tokens_estimate=call.source.input_tokens)
             return UpstreamReply(200, {**headers, "content-type": SSE}, chunks=_translated(resp, translator),
                                  close=resp.close, provider_key=key.name)
         raw = await self._read(resp, key)
