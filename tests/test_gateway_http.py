@@ -370,6 +370,32 @@ async def test_repeated_header_lines_all_reach_upstream(gateway_to):
     assert sorted(values) == ["claude-code-20250219", "made-up-beta-2099-01-01"]
 
 
+async def test_upstream_cookies_are_never_stored_or_sent_back(gateway_to):
+    """A provider (or a CDN in front of it) that sets a cookie must not see it again: one developer's
+    cookie would otherwise go upstream with every other developer's requests."""
+    seen_cookies: list[str | None] = []
+
+    async def messages(request: web.Request) -> web.Response:
+        seen_cookies.append(request.headers.get("cookie"))
+        reply = web.json_response({"id": "msg_1", "type": "message", "role": "assistant", "model": MODEL,
+                                   "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+                                   "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}})
+        reply.set_cookie("__cf_bm", "session-of-whoever-came-first", path="/")
+        return reply
+
+    app = web.Application()
+    app.router.add_post("/v1/messages", messages)
+    async with TestServer(app, host="127.0.0.1") as fake:
+        # by name, not by IP: a cookie jar keeps no cookies of IP-address hosts
+        server = await gateway_to(f"http://localhost:{fake.port}")
+        for key in (VK_A, VK_B, VK_A):
+            status, headers, raw = await http("POST", f"{server.url}/anthropic/v1/messages", headers={"x-api-key": key},
+                                              body={"model": MODEL, "max_tokens": 5, "messages": HI})
+            assert status == 200, raw
+            assert "set-cookie" not in {k.lower() for k in headers}  # not relayed to the client either
+    assert seen_cookies == [None, None, None]
+
+
 async def test_base_url_without_path_prefix(gateway):
     async with anthropic.AsyncAnthropic(base_url=gateway.url, api_key=VK_A, max_retries=0) as client:
         msg = await client.messages.create(model=MODEL, max_tokens=10, messages=HI)

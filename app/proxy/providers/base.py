@@ -218,8 +218,10 @@ class HttpProviderClient(ProviderClient):
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300)
         timeout = aiohttp.ClientTimeout(total=None, connect=self.spec.connect_timeout_s, sock_read=self.spec.timeout_s)
+        # no cookie jar: a cookie one developer's request got from the provider (or a CDN in front of it)
+        # would go upstream with every other developer's requests
         self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
-                                             skip_auto_headers=("User-Agent",))
+                                             skip_auto_headers=("User-Agent",), cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self) -> None:
         if self.session:
