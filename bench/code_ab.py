@@ -1,10 +1,11 @@
-"""Code A/B: does a change make bifrost-tui faster or slower? Paired runs of two revisions, headless.
+"""Code A/B: does a change make bifrost-tui faster or slower? Paired runs of two revisions.
 
 A full `run.py` compares targets within one run, but two runs of it on different days are not comparable
 here: this 2-core machine's speed moves from hour to hour (direct's p50 for the same request has been
 1.5x apart between runs). This runs the other comparison, between code revisions, as pairs:
 
-- a pair is `direct` to the mock, the floor, then bifrost-tui at the base revision and at the working tree,
+- a pair is `direct` to the mock, the floor, then bifrost-tui (headless, or with the console: `--target
+  bifrost-tui+console`) at the base revision and at the working tree,
   back to back in alternating order, each a fresh process with a fresh request log, at one fixed rate
   against the same mock upstream, pinned as in run.py;
 - per pair the difference (working tree − base) for p50 and p99 of the scenario's primary metric (TTFB
@@ -52,7 +53,7 @@ def measure(args: argparse.Namespace, out: Path, base_code: Path) -> list[dict]:
     """One dict per pair: {side: {p50, p99, errors, code}} for direct, floor, base and head."""
     def sides(i: int) -> list[tuple[str, str, Path]]:
         order = [(BASE, base_code), (HEAD, bench.ROOT)]
-        gateways = [(side, bench.GATEWAY, code) for side, code in (order if i % 2 == 0 else order[::-1])]
+        gateways = [(side, args.target, code) for side, code in (order if i % 2 == 0 else order[::-1])]
         return [(bench.DIRECT, bench.DIRECT, bench.ROOT), (bench.FLOOR, bench.FLOOR, bench.ROOT), *gateways]
     return run_pairs(args, out, sides, BASE, HEAD, "head − base")
 
@@ -87,7 +88,7 @@ def report(args: argparse.Namespace, commit: str, pairs: list[dict], rows: list[
     sc = bench.BY_NAME[args.scenario]
     head = (f"# Code A/B: {args.scenario} ({sc.primary}) at {args.rate:g} req/s, {len(pairs)} pairs\n\n"
             f"base = `{args.base}` ({commit[:12]}), head = the working tree. Each pair: direct, the floor, then "
-            f"bifrost-tui (headless) at base and at head in alternating order, fresh processes, "
+            f"{args.target} at base and at head in alternating order, fresh processes, "
             f"{bench.run_seconds(args, args.rate):g} s per run after {args.warmup_seconds:g} s of warm-up, pinned "
             f"as in run.py. Latency from the scheduled send, in ms; \"− floor\" is the median over pairs of the "
             f"side's minus the floor's.\n\n")
@@ -103,12 +104,14 @@ def main() -> int:
     p.add_argument("--base", default="HEAD~1", help="git revision to compare against (default HEAD~1)")
     p.add_argument("--scenario", default="claude-code", choices=[s.name for s in bench.SCENARIOS
                                                                    if s.config == "plain"])
+    p.add_argument("--target", default=bench.GATEWAY, choices=[bench.GATEWAY, bench.CONSOLE],
+                   help="the side run at both revisions: headless, or with the console in its process")
     pair_arguments(p, rate=50.0, pairs=8, duration=10.0, min_requests=500)
     args = p.parse_args()
     out = args.out / (datetime.now().strftime("%Y%m%d-%H%M%S") + "-code-ab")
     commit = export_revision(args.base, out / "base-code")
     per_pair = 4 * (bench.run_seconds(args, args.rate) + args.warmup_seconds + 3)
-    print(f"code A/B -> {out}\n  base {args.base} ({commit[:12]}) vs the working tree, {args.pairs} pairs of "
+    print(f"code A/B -> {out}\n  {args.target}: base {args.base} ({commit[:12]}) vs the working tree, {args.pairs} pairs of "
           f"{args.scenario} at {args.rate:g}/s: ~{args.pairs * per_pair / 60:.0f} min; load average "
           f"{bench.loadavg()}", flush=True)
     started = time.monotonic()

@@ -76,7 +76,7 @@ def run_pairs(args: argparse.Namespace, out: Path, sides: Callable[[int], list[t
               a: str, b: str, label: str) -> list[dict]:
     """The paired A/Bs' measurement: `args.pairs` pairs against one mock upstream; pair i runs `sides(i)`, each
     (side, target, code checkout), one paired_run each, and prints side b − side a. One dict per pair:
-    {side: {p50, p99, errors, code}} for the scenario's primary metric."""
+    {side: {p50, p99, errors, code, target}} for the scenario's primary metric."""
     sc = bench.BY_NAME[args.scenario]
     work, procs, body, keys = paired_setup(out, sc)
     metric = f"{sc.primary}_ms"
@@ -88,7 +88,8 @@ def run_pairs(args: argparse.Namespace, out: Path, sides: Callable[[int], list[t
             for side, target, code in sides(i):
                 res, ran_in = paired_run(procs, target, mock_port, work, sc, f"{side}-{i}", body, keys, args,
                                          code=code, name=side)
-                pair[side] = {q: res[metric][q] for q in ("p50", "p99")} | {"errors": res["errors"], "code": ran_in}
+                pair[side] = {q: res[metric][q] for q in ("p50", "p99")} | {"errors": res["errors"], "code": ran_in,
+                                                                           "target": target}
             pairs.append(pair)
             diffs = "  ".join(f"{q} {pair[b][q] - pair[a][q]:+.2f}" for q in ("p50", "p99"))
             print(f"  pair {i + 1}/{args.pairs}: {label} {diffs} ms", flush=True)

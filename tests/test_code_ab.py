@@ -39,10 +39,11 @@ def test_a_pair_missing_a_side_is_left_out():
     assert p50["pairs"] == 1 and p50["diff_median_ms"] == pytest.approx(0.2) and p99["pairs"] == 2
 
 
-def test_one_real_pair_end_to_end(tmp_path):
+@pytest.mark.parametrize("target", ["bifrost-tui", "bifrost-tui+console"])
+def test_one_real_pair_end_to_end(tmp_path, target):
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "code_ab.py"), "--base", "HEAD", "--scenario",
                            "claude-code", "--rate", "20", "--pairs", "1", "--duration", "1", "--min-requests", "0",
-                           "--warmup", "4", "--warmup-seconds", "0.2", "--out", str(tmp_path)],
+                           "--warmup", "4", "--warmup-seconds", "0.2", "--target", target, "--out", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (out,) = tmp_path.iterdir()
@@ -53,6 +54,10 @@ def test_one_real_pair_end_to_end(tmp_path):
     for side in ("direct", "floor", "base", "head"):
         assert isinstance(only[side]["p99"], float) and only[side]["errors"] == 0
     assert Path(only["base"]["code"]) == (out / "base-code").resolve() and Path(only["head"]["code"]) == ROOT
+    assert only["base"]["target"] == only["head"]["target"] == target
+    for side in ("base", "head"):  # the console target really ran a console, at each revision
+        log = (out / "work" / f"{side}.log").read_text()
+        assert ("console: collected" in log) == (target == "bifrost-tui+console"), log[-2000:]
     assert (out / "base-code" / "app" / "proxy" / "pipeline.py").is_file()
     assert [r["quantile"] for r in results["summary"]] == ["p50", "p99"]
     assert "| p99 | 1 |" in (out / "report.md").read_text()
