@@ -38,6 +38,7 @@ from textual.strip import Strip
 
 from ..service.interpreter_sharing import give_way
 from .tail_cell import TailCell
+from .tail_scrollbar import TailScrollBar
 
 PAD = 1  # blank cells either side of every column
 
@@ -298,6 +299,16 @@ class LiveTail(ScrollView, can_focus=True):
             self.move_cursor(row=row)
 
     # -- drawing -------------------------------------------------------------------------------
+    @property
+    def vertical_scrollbar(self) -> TailScrollBar:
+        """Textual's own property, creating a TailScrollBar instead (app/tui/tail_scrollbar.py)."""
+        if self._vertical_scrollbar is None:
+            bar = TailScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
+
     def _changed(self, widths: bool = False) -> None:
         if widths:
             self._lines.clear()
