@@ -2,6 +2,8 @@
 in every state, and draws it again only when it changes."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from textual.app import App
 from textual.scrollbar import ScrollBar
 
@@ -32,13 +34,19 @@ def textual_lines(bar: ScrollBar) -> list[list[tuple]]:
     return cells(ScrollBar.render_lines(bar, bar.region.reset_offset))
 
 
-async def test_the_tail_scrollbar_matches_textuals_in_every_state():
+@asynccontextmanager
+async def full_tail():
+    """(pilot, table, its scrollbar) for a 40x12 app whose tail holds 200 rows."""
     app = TailApp()
     async with app.run_test(size=(40, 12)) as pilot:
         table = app.query_one(LiveTail)
         fill(table)
         await pilot.pause()
-        bar = table.vertical_scrollbar
+        yield pilot, table, table.vertical_scrollbar
+
+
+async def test_the_tail_scrollbar_matches_textuals_in_every_state():
+    async with full_tail() as (pilot, table, bar):
         assert isinstance(bar, TailScrollBar) and bar.display
         drawn = set()
         for row in (0, 57, 120, 199):
@@ -57,12 +65,7 @@ async def test_the_tail_scrollbar_matches_textuals_in_every_state():
 
 
 async def test_an_unchanged_bar_is_not_drawn_again_and_a_moved_one_is():
-    app = TailApp()
-    async with app.run_test(size=(40, 12)) as pilot:
-        table = app.query_one(LiveTail)
-        fill(table)
-        await pilot.pause()
-        bar = table.vertical_scrollbar
+    async with full_tail() as (pilot, table, bar):
         crop = bar.region.reset_offset
         first = bar.render_lines(crop)
         assert bar.render_lines(crop) is not first and all(a is b for a, b in zip(first, bar.render_lines(crop)))
