@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402 - the benchmark's processes, scenarios and load generator
 from code_ab import export_revision  # noqa: E402
-from pairs import paired_setup  # noqa: E402
+from pairs import paired_run, paired_setup  # noqa: E402
 
 FIELDS = ("tick_cpu_ms", "read_cpu_ms", "update_cpu_ms", "paint_cpu_ms", "tick_wall_ms", "overlapped_pct",
           "overlapped_slower_ms", "ttfb_p50_ms", "ttfb_p99_ms")
@@ -35,22 +35,9 @@ FIELDS = ("tick_cpu_ms", "read_cpu_ms", "update_cpu_ms", "paint_cpu_ms", "tick_w
 def one_run(procs: bench.Processes, work: Path, mock_port: int, body: Path, keys: Path, args: argparse.Namespace,
             side: str, code: Path, tag: str) -> dict:
     """The console target running `code`'s app, traced, at args.rate for the run's length."""
-    sc = bench.BY_NAME["claude-code"]
-    config = bench.gateway_config(work, mock_port, sc.config, tag)
     trace = work / f"trace-{tag}.json"
-    port = bench.free_port()
-    cmd = [bench.PY, str(bench.BENCH / "traced_console.py"), "--config", str(config), "--port", str(port)]
-    env = {"UPSTREAM_KEY": bench.UPSTREAM_KEY, "BENCH_VK": bench.BENCH_VK, "PYTHONPATH": str(code),
-           "TICK_TRACE": str(trace)}
-    proc = procs.start(side, bench.pin(bench.TARGET_CORE, cmd), port, env, cwd=code)
-    try:
-        res = bench.loadgen(f"http://127.0.0.1:{port}/anthropic/v1/messages", bench.auth_for(sc, bench.CONSOLE, keys),
-                            body, sc, bench.run_seconds(args, args.rate), args.warmup, rate=args.rate,
-                            warm_s=args.warmup_seconds)
-    finally:
-        procs.stop(proc)
-    for leftover in work.glob(f"bifrost-{tag}.db*"):
-        leftover.unlink()
+    res, _ = paired_run(procs, bench.CONSOLE, mock_port, work, bench.BY_NAME["claude-code"], tag, body, keys, args,
+                        code=code, name=side, console_script="traced_console.py", env={"TICK_TRACE": str(trace)})
     return {**json.loads(trace.read_text()), "ttfb_p50_ms": res["ttfb_ms"]["p50"], "ttfb_p99_ms": res["ttfb_ms"]["p99"],
             "errors": res["errors"], "side": side, "code": str(code)}
 

@@ -42,12 +42,13 @@ def paired_setup(out: Path, sc: bench.Scenario) -> tuple[Path, bench.Processes, 
 
 def paired_run(procs: bench.Processes, target: str, mock_port: int, work: Path, sc: bench.Scenario, tag: str, body: Path,
                keys_file: Path, args: argparse.Namespace, *, code: Path = bench.ROOT,
-               name: str | None = None) -> tuple[dict, str | None]:
-    """One run of the paired A/Bs (console_ab.py, code_ab.py): `target` in a fresh process with its own config
-    and request log (named by `tag`), open loop at args.rate after args.warmup_seconds; then stopped and its
-    log removed. Returns (loadgen's result, the directory the target ran in: whose `app` it ran)."""
+               name: str | None = None, **start) -> tuple[dict, str | None]:
+    """One run of the paired A/Bs (console_ab.py, code_ab.py, console_ticks.py): `target` in a fresh process
+    with its own config and request log (named by `tag`), open loop at args.rate after args.warmup_seconds;
+    then stopped and its log removed. `start`: more of start_target's options. Returns (loadgen's result, the
+    directory the target ran in: whose `app` it ran)."""
     config = None if target == bench.DIRECT else bench.gateway_config(work, mock_port, sc.config, tag)
-    proc, url = bench.start_target(procs, target, mock_port, config, sc.query, code=code, name=name)
+    proc, url = bench.start_target(procs, target, mock_port, config, sc.query, code=code, name=name, **start)
     ran_in = os.readlink(f"/proc/{proc.pid}/cwd") if proc is not None else None
     try:
         res = bench.loadgen(url, bench.auth_for(sc, target, keys_file), body, sc, bench.run_seconds(args, args.rate), args.warmup,

@@ -358,9 +358,12 @@ def loadavg() -> list[float]:
 
 
 def start_target(procs: Processes, target: str, mock_port: int, config: Path,
-                 query: str = "", code: Path = ROOT, name: str | None = None) -> tuple[subprocess.Popen | None, str]:
+                 query: str = "", code: Path = ROOT, name: str | None = None,
+                 console_script: str = "gateway_with_console.py", env: dict | None = None) -> tuple[subprocess.Popen | None, str]:
     """Start floor or a gateway pinned to its core; returns (process or None for direct, messages URL).
-    `code`: the checkout whose `app` a gateway runs (code_ab.py runs another revision's); `name`: its log."""
+    `code`: the checkout whose `app` a gateway runs (code_ab.py runs another revision's); `name`: its log;
+    `console_script`, `env`: the console target's script in bench/ and extra environment (console_ticks.py
+    runs it traced)."""
     if target == DIRECT:
         return None, f"http://127.0.0.1:{mock_port}/v1/messages{query}"
     port = free_port()
@@ -368,10 +371,10 @@ def start_target(procs: Processes, target: str, mock_port: int, config: Path,
         cmd = [PY, str(BENCH / "floor_proxy.py"), "--port", str(port), "--upstream", f"http://127.0.0.1:{mock_port}"]
         return procs.start(FLOOR, pin(TARGET_CORE, cmd), port), f"http://127.0.0.1:{port}/v1/messages{query}"
     if target == CONSOLE:
-        cmd = [PY, str(BENCH / "gateway_with_console.py"), "--config", str(config), "--port", str(port)]
+        cmd = [PY, str(BENCH / console_script), "--config", str(config), "--port", str(port)]
     else:
         cmd = [PY, "-m", "app", "serve", "--config", str(config), "--port", str(port)]
-    env = {"UPSTREAM_KEY": UPSTREAM_KEY, "BENCH_VK": BENCH_VK, "PYTHONPATH": str(code)}
+    env = {**(env or {}), "UPSTREAM_KEY": UPSTREAM_KEY, "BENCH_VK": BENCH_VK, "PYTHONPATH": str(code)}
     proc = procs.start(name or target, pin(TARGET_CORE, cmd), port, env, cwd=code)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as r:  # fails loudly if unhealthy
         assert json.load(r)["status"] == "ok"
