@@ -68,7 +68,7 @@ def hand_cost(model: str, *, input_tokens: int, output_tokens: int, cache_read: 
 
 def sdk(server: GatewayServer, key: str = VK_A, **kw) -> anthropic.AsyncAnthropic:
     headers = {"User-Agent": CLAUDE_UA, "X-Claude-Code-Session-Id": SESSION, **kw.pop("default_headers", {})}
-    return anthropic.AsyncAnthropic(base_url=f"{server.url}/anthropic", api_key=key, max_retries=0,
+    return anthropic.AsyncAnthropic(base_url=f"{server.url}/anthropic", api_key=key, max_retries=kw.pop("max_retries", 0),
                                     default_headers=headers, **kw)
 
 
@@ -589,6 +589,103 @@ async def test_count_tokens_with_unreachable_provider_is_estimated(gateway_to):
     assert counted.input_tokens > 0
     # the estimate budgets reserve for the same body
     assert counted.input_tokens == MessagesBody.of_document({"model": MODEL, "messages": HI}, b"").input_tokens
+
+
+async def test_count_tokens_follows_the_keys_access_rules_and_routing(tmp_path, shared_upstream, test_env,
+                                                                      monkeypatch):
+    """A disabled key or a model the key may not use is a 403, as for a message; an allowed count goes to the
+    provider the key's messages are routed to, with the routed model (not to the first provider listed)."""
+    await set_upstream(shared_upstream)
+    await http("DELETE", f"{shared_upstream}/_mock/requests")
+    routed = "vk-test-routed-5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b"
+    monkeypatch.setenv("BIFROST_TEST_VK_ROUTED", routed)
+    seen = []
+
+    async def count(request: web.Request) -> web.Response:
+        seen.append((request.headers.get("x-api-key"), await request.json()))
+        return web.json_response({"input_tokens": 4242})
+
+    app = web.Application()
+    app.router.add_post("/v1/messages/count_tokens", count)
+    async with TestServer(app, host="127.0.0.1") as fake:
+        second = str(fake.make_url("")).rstrip("/")
+        extra = ("  - {name: k-off, key: env:BIFROST_TEST_VK_B, active: false}\n"
+                 "  - name: routed\n    key: env:BIFROST_TEST_VK_ROUTED\n"
+                 "    allowed_models: ['claude-sonnet-*']\n"
+                 "    routing: [{when: {model: 'claude-sonnet-*'}, targets: [{provider: second, "
+                 "model: claude-haiku-4-5}]}]\n")
+        yaml_text = gateway_yaml(tmp_path, shared_upstream, keys=extra).replace(
+            "  - {name: sim, type: mock}\n",
+            f"  - {{name: second, type: anthropic, base_url: {second}, keys: [{{name: k2, secret: env:BIFROST_TEST_UPSTREAM_KEY}}]}}\n")
+        server = GatewayServer(config_from_text(yaml_text, "test.yaml", base_dir=tmp_path), port=0)
+        await server.start()
+        try:
+            path = "/anthropic/v1/messages/count_tokens"
+            status, headers, raw = await post_messages(server, {"model": MODEL, "messages": HI}, key=VK_B, path=path)
+            assert status == 403 and headers["x-should-retry"] == "false"
+            assert "disabled" in anthropic_error_body(raw, "permission_error")["error"]["message"]
+            status, headers, raw = await post_messages(server, {"model": "claude-opus-4-1", "messages": HI},
+                                                       key=routed, path=path)
+            assert status == 403 and "not allowed" in anthropic_error_body(raw, "permission_error")["error"]["message"]
+            async with sdk(server, key=routed) as client:
+                counted = await client.messages.count_tokens(model=MODEL, messages=HI)
+            assert counted.input_tokens == 4242
+            assert [(key, body["model"]) for key, body in seen] == [(UPSTREAM_KEY, "claude-haiku-4-5")]
+            assert await upstream_requests(shared_upstream) == []  # the first provider listed was not asked
+            rows = await log_rows(server, want=3)
+            assert [(r["key_name"], r["status"], r["provider"]) for r in rows] == [
+                ("k-off", 403, None), ("routed", 403, None), ("routed", 200, "second")]
+            assert rows[2]["served_model"] == "claude-haiku-4-5" and rows[2]["cost_micro_usd"] == 0
+        finally:
+            await server.stop()
+
+
+@pytest.mark.parametrize("upstream_status", [401, 429, 529])
+async def test_count_tokens_never_relays_the_providers_own_trouble(gateway_to, upstream_status):
+    """A provider's bad key, rate limit or overload is not the client's: it gets the local estimate (an
+    invalid x-api-key relayed from upstream would tell Claude Code its virtual key is wrong)."""
+    async def count(request: web.Request) -> web.Response:
+        return web.json_response({"type": "error", "error": {"type": "x", "message": "provider trouble"}},
+                                 status=upstream_status)
+
+    app = web.Application()
+    app.router.add_post("/v1/messages/count_tokens", count)
+    async with TestServer(app, host="127.0.0.1") as fake:
+        server = await gateway_to(str(fake.make_url("")).rstrip("/"))
+        status, _, raw = await post_messages(server, {"model": MODEL, "messages": HI},
+                                             path="/anthropic/v1/messages/count_tokens")
+    assert status == 200
+    assert json.loads(raw)["input_tokens"] == MessagesBody.of_document({"model": MODEL, "messages": HI}, b"").input_tokens
+
+
+OVER_LIMIT = b'{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"' + b"a" * (64 * 1024 * 1024) + b'"}]}'
+
+
+@pytest.mark.parametrize("path", ["/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens",
+                                  "/openai/v1/chat/completions"])
+async def test_a_body_over_the_size_limit_is_the_clients_413_in_its_shape(gateway, path):
+    headers = {"content-type": "application/json", "x-api-key": VK_A, "authorization": f"Bearer {VK_A}"}
+    status, got, raw = await http("POST", gateway.url + path, body=OVER_LIMIT, headers=headers, timeout=60)
+    assert status == 413 and got["x-should-retry"] == "false"
+    body = json.loads(raw)
+    if path.startswith("/openai"):
+        assert body["error"]["type"] == "invalid_request_error" and "64 MiB" in body["error"]["message"]
+    else:
+        assert "64 MiB" in anthropic_error_body(raw, "request_too_large")["error"]["message"]
+    rows = await log_rows(gateway)
+    assert [(r["status"], r["error_type"]) for r in rows] == [(413, "request_too_large")]
+    assert await upstream_requests(gateway.upstream_url) == []
+
+
+async def test_the_sdk_does_not_upload_a_body_over_the_limit_again(gateway):
+    """The official SDK retries a 500 (re-sending 64 MiB each time); a 413 with x-should-retry: false it does not."""
+    async with sdk(gateway, max_retries=2) as client:
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            await client.messages.create(model=MODEL, max_tokens=16,
+                                         messages=[{"role": "user", "content": "a" * (64 * 1024 * 1024)}])
+    assert caught.value.status_code == 413
+    await asyncio.sleep(0.2)
+    assert len(await log_rows(gateway)) == 1
 
 
 # ----------------------------------------------------------------------------- models, pings, health, metrics

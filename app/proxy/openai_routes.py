@@ -16,7 +16,7 @@ from aiohttp import web
 from ..core.messages_body import MessagesBody
 from .errors import Refusal
 from .failover import Served
-from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, response_started,
+from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, read_body, response_started,
                        route_and_forward, start_record)
 from .relay import relay_body, relay_stream
 from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
@@ -24,7 +24,8 @@ from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, a
 
 log = logging.getLogger("bifrost.openai")
 OPENAI_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 402: "insufficient_quota",
-                403: "permission_error", 404: "not_found_error", 429: "rate_limit_exceeded"}
+                403: "permission_error", 404: "not_found_error", 413: "invalid_request_error",
+                429: "rate_limit_exceeded"}
 
 
 def openai_refusal(refusal: Refusal) -> web.Response:
@@ -33,7 +34,7 @@ def openai_refusal(refusal: Refusal) -> web.Response:
     headers = {"content-type": "application/json"}
     if refusal.retry_after is not None:
         headers["retry-after"] = str(refusal.retry_after)
-    if refusal.should_retry is False or refusal.status in (400, 401, 402, 403, 404):
+    if refusal.should_retry is False or refusal.status in (400, 401, 402, 403, 404, 413):
         headers["x-should-retry"] = "false"
     return web.Response(status=refusal.status, headers=headers,
                         body=openai_error_body(refusal.status, refusal.message, kind, code, refusal.param))
@@ -49,7 +50,7 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
         entry = authenticate(gw, request)
         attribute(record, entry)
         try:
-            incoming = load_json(await request.read())  # strict JSON: NaN or lone surrogates are a 400
+            incoming = load_json(await read_body(request))  # strict JSON: NaN or lone surrogates are a 400
             if not isinstance(incoming, dict):
                 raise ValueError
         except ValueError:

@@ -22,6 +22,19 @@ from .relay import CONTENT_CAP, relay_body, relay_stream
 log = logging.getLogger("bifrost.proxy")
 
 GATEWAY = web.AppKey("gateway", Gateway)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request's body. One over the gateway's size limit is the client's own 413 (no retry, no
+    failover), answered in its API's shape by the caller's handler, never a 500 that invites a re-upload."""
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.client_max_size
+        raise Refusal(413, f"The request body is larger than this gateway accepts ({limit // (1024 * 1024)} MiB).",
+                      "request_too_large") from None
+
+
 def authenticate(gw: Gateway, request: web.Request) -> KeyEntry:
     candidates = presented_keys(request.headers)
     if not candidates:
@@ -137,7 +150,7 @@ async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecor
                          served: Served):
     entry = authenticate(gw, request)
     attribute(record, entry)
-    body = read_messages_body(await request.read())
+    body = read_messages_body(await read_body(request))
     reply = await route_and_forward(request, gw, entry, body, record, served)
     if reply.is_stream:
         return await relay_stream(request, reply, record, started, gw.config.logging.store_content)

@@ -11,47 +11,10 @@ from .openai_routes import add_openai_routes
 from .translate.from_openai import openai_error_body
 from .errors import anthropic_error
 from .gateway import Gateway
-from .pipeline import (GATEWAY, Refusal, attribute, authenticate, forward_headers, handle_messages,
-                       read_messages_body, start_record)
-from .providers.base import UpstreamCall, UpstreamUnavailable
+from .count_tokens import handle_count_tokens
+from .pipeline import GATEWAY, Refusal, authenticate, handle_messages
 
 STARTED = web.AppKey("started", float)
-
-
-async def handle_count_tokens(request: web.Request) -> web.Response:
-    """Forwarded when the provider counts; else a local estimate. Never a 404."""
-    gw: Gateway = request.app[GATEWAY]
-    started = time.perf_counter()
-    record = start_record(request, "/v1/messages/count_tokens")
-    try:
-        entry = authenticate(gw, request)
-        attribute(record, entry)
-        raw = await request.read()
-        body = read_messages_body(raw)
-        record.requested_model = record.served_model = body.model
-        provider = gw.provider_for(entry, body.model)
-        reply = None
-        if provider is not None:
-            record.provider, record.simulated = provider.name, provider.simulated
-            call = UpstreamCall("/v1/messages/count_tokens", request.query_string, raw, body, body.model, False,
-                                forward_headers(request))
-            try:
-                reply = await provider.count_tokens(call)
-            except UpstreamUnavailable:
-                reply = None
-        if reply is None or reply.status >= 500:
-            record.status, record.provider_key = 200, "local-estimate"
-            return web.json_response({"input_tokens": body.input_tokens})  # what budgets reserve for it
-        record.status, record.provider_key = reply.status, reply.provider_key
-        return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
-    except Refusal as refusal:
-        record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
-            "gateway_refused", refusal.message
-        return refusal.response()
-    finally:
-        record.latency_ms = (time.perf_counter() - started) * 1000
-        record.cost_micro_usd = 0  # counting tokens is free
-        gw.finish(record)
 
 
 async def handle_models(request: web.Request) -> web.Response:

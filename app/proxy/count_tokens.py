@@ -1,0 +1,60 @@
+"""POST /v1/messages/count_tokens: the key's access rules and routing as for a message, the count from the
+provider its messages would go to, or a local estimate. Counting is free: no budget, no rate limit."""
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from ..core.routing import RequestFacts
+from .errors import Refusal
+from .failover import body_for, forward_headers
+from .gateway import Gateway
+from .pipeline import GATEWAY, LastValueHeaders, attribute, authenticate, read_body, read_messages_body, start_record
+from .providers.base import UpstreamCall, UpstreamReply, UpstreamUnavailable
+
+PATH = "/v1/messages/count_tokens"
+
+
+def relayable(reply: UpstreamReply | None) -> bool:
+    """A provider's answer worth passing on: a count, or the client's own bad request. Its outages, rate
+    limits and key trouble are not the client's: the next provider or the local estimate answers instead."""
+    return reply is not None and (reply.status < 300 or reply.status in (400, 413))
+
+
+async def handle_count_tokens(request: web.Request) -> web.Response:
+    gw: Gateway = request.app[GATEWAY]
+    started = time.perf_counter()
+    record = start_record(request, PATH)
+    try:
+        entry = authenticate(gw, request)
+        attribute(record, entry)
+        body = read_messages_body(await read_body(request))
+        record.requested_model = record.served_model = body.model
+        refused = gw.governor.check_access(entry, body.model, record.ts)  # disabled, expired, model not allowed
+        if refused:
+            raise Refusal.of(refused)
+        facts = RequestFacts.of(body, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
+        headers = forward_headers(request)
+        for step in gw.planner.plan(entry, facts, record.session_id):  # where this key's message would go
+            provider = step.provider
+            call = UpstreamCall(PATH, request.query_string, body_for(body, step.model, not provider.translated),
+                                body, step.model, False, headers, prefer_key=step.prefer_key)
+            try:
+                reply = await provider.count_tokens(call)
+            except UpstreamUnavailable:
+                reply = None
+            if relayable(reply):
+                record.provider, record.simulated, record.served_model = provider.name, provider.simulated, step.model
+                record.status, record.provider_key = reply.status, reply.provider_key
+                return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+        record.status, record.provider_key = 200, "local-estimate"
+        return web.json_response({"input_tokens": body.input_tokens})  # what budgets reserve for it
+    except Refusal as refusal:
+        record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
+            "gateway_refused", refusal.message
+        return refusal.response()
+    finally:
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        record.cost_micro_usd = 0  # counting tokens is free
+        gw.finish(record)
