@@ -376,6 +376,7 @@ async def test_stream_error_after_first_content_is_relayed_not_failed_over(make_
     assert await upstream_requests(ups["b"]) == []
     (row,) = await log_rows(server)
     assert row["provider"] == "a" and row["error_type"] == "overloaded_error"
+    assert row["output_tokens"] >= 2 and "output tokens estimated from the 2 content deltas" in row["error_message"]
     assert chain(row) == [("a", 200)]
     assert await query(server, "SELECT * FROM failover_events") == []
 

@@ -1,7 +1,11 @@
 """Usage normalisation (Anthropic, OpenAI) and StreamUsage over realistic SSE event sequences."""
+import json
+
 import pytest
 
+from app.core.tokens import streamed_output_tokens
 from app.core.usage import StreamUsage, Usage
+from app.proxy.sse import SSEScanner
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -51,6 +55,11 @@ def delta(usage: dict | None, stop_reason: str | None = None) -> dict:
     return {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None}, "usage": usage}
 
 
+def sse(event: str, data: dict) -> bytes:
+    """One event as Anthropic sends it (compact JSON, UTF-8)."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
 def feed(stream: StreamUsage, events: list[dict]) -> StreamUsage:
     for data in events:
         stream.on_event(data["type"], data)
@@ -82,6 +91,34 @@ def test_stream_output_tokens_are_cumulative_not_summed():
     assert s.stop_reason == "end_turn"
     assert s.model == "claude-sonnet-4-5-20250929"
     assert s.error_type is None
+
+
+def test_a_cut_stream_is_charged_the_output_it_relayed():
+    """No final usage (the client left, or the upstream failed mid-way): the output relayed is estimated
+    from the content deltas the scanner tallied, never left at message_start's placeholder of 1."""
+    text = "The quick brown fox jumps over the lazy dog. " * 8  # 360 characters, ~90 tokens
+    pieces = [text[i:i + 18] for i in range(0, len(text), 18)]  # 20 deltas
+    wire = sse("message_start", start(START_USAGE)) + b"".join(
+        sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                    "delta": {"type": "text_delta", "text": p}}) for p in pieces)
+    scanner = SSEScanner(frozenset((b"message_start", b"message_delta")), counted=b"content_block_delta")
+    usage = StreamUsage()
+    for i in range(0, len(wire), 37):  # events split across chunks anywhere
+        for event, data in scanner.feed(wire[i:i + 37]):
+            usage.on_event(event, json.loads(data))
+    assert (scanner.count, usage.usage.output_tokens) == (20, 1)
+    estimate = streamed_output_tokens(scanner.count, scanner.counted_bytes)
+    assert estimate == len(text) // 4
+    assert usage.estimate_output(estimate) and usage.usage.output_tokens == 90
+    assert usage.usage.input_tokens == 12  # the rest of the usage is untouched
+
+
+def test_a_finished_streams_own_count_is_never_replaced_by_an_estimate():
+    s = feed(StreamUsage(), [start(START_USAGE), delta({"output_tokens": 7}, stop_reason="end_turn")])
+    assert not s.estimate_output(500) and s.usage.output_tokens == 7
+    assert not StreamUsage().estimate_output(500)  # no message_start: nothing was relayed to charge
+    assert streamed_output_tokens(3, 3 * 113) == 3  # empty deltas still count one token each
+    assert streamed_output_tokens(0, 0) == 0
 
 
 def test_message_delta_input_totals_replace_start_values():

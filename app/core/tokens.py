@@ -162,3 +162,14 @@ def block_chars(block: object) -> int:
 def estimate_tokens(body: dict) -> int:
     """Cheap deterministic input-token estimate (~4 chars/token + per-message overhead)."""
     return PromptScan(*count_chars(body)).tokens
+
+
+# An Anthropic text delta with empty text, as an SSE block: what every streamed delta costs besides its text.
+DELTA_ENVELOPE_BYTES = len(b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+                           b'"delta":{"type":"text_delta","text":""}}')
+
+
+def streamed_output_tokens(deltas: int, size: int) -> int:
+    """Output tokens of `deltas` content_block_delta events of `size` bytes in all (~4 characters a token,
+    at least one a delta): for a stream cut before its final usage arrived."""
+    return max(deltas, (size - deltas * DELTA_ENVELOPE_BYTES) // 4)

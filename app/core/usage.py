@@ -96,13 +96,14 @@ class StreamUsage:
     replaces the earlier one (nothing is added up).
     """
 
-    __slots__ = ("_raw", "seen_message_start", "seen_message_stop", "stop_reason", "model",
+    __slots__ = ("_raw", "seen_message_start", "seen_message_stop", "seen_final_output", "stop_reason", "model",
                  "error_type", "error_message")
 
     def __init__(self) -> None:
         self._raw: dict[str, Any] = {}
         self.seen_message_start = False
         self.seen_message_stop = False
+        self.seen_final_output = False  # a message_delta's output count (message_start's is a placeholder)
         self.stop_reason: str | None = None
         self.model: str | None = None
         self.error_type: str | None = None
@@ -125,7 +126,10 @@ class StreamUsage:
             delta = data.get("delta")
             if isinstance(delta, dict) and delta.get("stop_reason") is not None:
                 self.stop_reason = str(delta["stop_reason"])
-            self._merge(data.get("usage"))
+            usage = data.get("usage")
+            if isinstance(usage, dict) and usage.get("output_tokens") is not None:
+                self.seen_final_output = True
+            self._merge(usage)
         elif kind == "message_stop":
             self.seen_message_stop = True
         elif kind == "error":
@@ -146,6 +150,18 @@ class StreamUsage:
             merged = dict(self._raw.get("cache_creation") or {})
             merged.update({k: v for k, v in breakdown.items() if v is not None})
             self._raw["cache_creation"] = merged
+
+    def estimate_output(self, tokens: int) -> bool:
+        """For a stream cut before its final usage (the client left, the upstream failed mid-way): charge the
+        output already relayed (`tokens`, estimated) rather than message_start's placeholder. Whether it did."""
+        if self.seen_final_output or not self.seen_message_start:
+            return False
+        current = self._raw.get("output_tokens")
+        current = current if isinstance(current, int) and not isinstance(current, bool) else 0
+        if tokens <= current:
+            return False
+        self._raw["output_tokens"] = tokens
+        return True
 
     @property
     def usage(self) -> Usage:

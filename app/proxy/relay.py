@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from ..core.records import RequestRecord
+from ..core.tokens import streamed_output_tokens
 from ..core.usage import StreamUsage, Usage
 from .errors import sse_error_event
 from .providers.base import UpstreamReply
@@ -60,7 +61,7 @@ async def relay_stream(request: web.Request, reply: UpstreamReply, record: Reque
     `transform` (feed(bytes) -> bytes, finish() -> bytes) re-shapes the Anthropic events for the client."""
     record.status = reply.status
     response = web.StreamResponse(status=reply.status, headers=reply.headers)
-    scanner = SSEScanner(USAGE_EVENTS)
+    scanner = SSEScanner(USAGE_EVENTS, counted=b"content_block_delta")
     usage = StreamUsage()
     kept: list[bytes] | None = [] if keep_content else None
     kept_size = 0
@@ -101,10 +102,13 @@ async def relay_stream(request: web.Request, reply: UpstreamReply, record: Reque
             pass
     finally:
         reply.close()
-        record.usage = usage.usage
         record.served_model = usage.model or record.served_model
         if usage.error_type and not record.error_type:
             record.error_type, record.error_message = usage.error_type, usage.error_message
+        if usage.estimate_output(streamed_output_tokens(scanner.count, scanner.counted_bytes)):
+            note = f"output tokens estimated from the {scanner.count} content deltas relayed (no final usage)"
+            record.error_message = f"{record.error_message}; {note}" if record.error_message else note
+        record.usage = usage.usage
         if kept is not None:
             record.response = b"".join(kept)[:CONTENT_CAP].decode("utf-8", "replace")
     return response
