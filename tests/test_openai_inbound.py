@@ -691,6 +691,32 @@ async def test_malformed_optional_fields_are_openai_shaped_400(gateway, extra):
     assert [r["status"] for r in rows] == [400]
 
 
+@pytest.mark.parametrize("field, value, says", [
+    ("max_tokens", 0, "max_tokens: must be an integer of at least 1; got 0"), ("max_tokens", -5, "got -5"),
+    ("max_completion_tokens", "abc", 'max_completion_tokens: must be an integer of at least 1; got "abc"'),
+    ("max_tokens", 1.5, "got 1.5"), ("max_completion_tokens", True, "got true")])
+async def test_an_output_limit_that_is_not_a_positive_integer_is_400(gateway, field, value, says):
+    """As OpenAI answers: a client asking for 0 (or "abc") tokens must not get the default thousands."""
+    async with sdk(gateway) as client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client.chat.completions.create(model="claude-sonnet-4-5", **{field: value},
+                                                 messages=[{"role": "user", "content": "hi"}])
+    err = caught.value
+    assert err.status_code == 400 and err.type == "invalid_request_error" and err.param == field
+    assert says in err.body["message"]
+    assert await upstream_messages(gateway.upstream_url) == []
+
+
+async def test_the_output_limit_asked_for_is_the_one_sent_upstream(gateway):
+    async with sdk(gateway) as client:
+        await client.chat.completions.create(model="claude-sonnet-4-5", max_completion_tokens=7,
+                                             messages=[{"role": "user", "content": "hi"}])
+        await client.chat.completions.create(model="claude-sonnet-4-5", max_tokens=9, max_completion_tokens=None,
+                                             messages=[{"role": "user", "content": "hi"}])
+    sent = await upstream_messages(gateway.upstream_url)
+    assert [json.loads(r["body"])["max_tokens"] for r in sent] == [7, 9]
+
+
 # ============================================================================= the fake itself
 
 def fake_call_cases():

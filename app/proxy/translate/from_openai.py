@@ -54,6 +54,19 @@ def anthropic_error_to_openai(status: int, body: bytes) -> bytes:
 
 
 # -- request ---------------------------------------------------------------------------------------
+def _output_limit(body: dict) -> int:
+    """max_completion_tokens (or the older max_tokens): a whole number of at least 1, as OpenAI requires
+    (a client asking for 0 must not get thousands); absent or null is the gateway's default."""
+    for name in ("max_completion_tokens", "max_tokens"):
+        limit = body.get(name)
+        if limit is None:
+            continue
+        if type(limit) is not int or limit < 1:
+            raise TranslationError(f"must be an integer of at least 1; got {json.dumps(limit)}", name)
+        return limit
+    return DEFAULT_MAX_TOKENS
+
+
 def openai_request_to_anthropic(body: dict) -> dict:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         raise TranslationError("messages must be a list of messages", "messages")
@@ -65,8 +78,7 @@ def openai_request_to_anthropic(body: dict) -> dict:
     out: dict = {"model": body.get("model"), "messages": messages}
     if system:
         out["system"] = system
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    out["max_tokens"] = limit if type(limit) is int and limit > 0 else DEFAULT_MAX_TOKENS
+    out["max_tokens"] = _output_limit(body)
     if body.get("temperature") is not None:
         if type(body["temperature"]) not in (int, float):
             raise TranslationError("temperature must be a number", "temperature")
