@@ -370,6 +370,25 @@ async def test_repeated_header_lines_all_reach_upstream(gateway_to):
     assert sorted(values) == ["claude-code-20250219", "made-up-beta-2099-01-01"]
 
 
+async def test_headers_the_client_names_in_connection_stay_on_its_hop(gateway):
+    """`Connection: keep-alive, X-Hop-Secret` makes X-Hop-Secret hop-by-hop (RFC 9110 7.6.1): not forwarded."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    body = json.dumps({"model": MODEL, "max_tokens": 5, "messages": HI}).encode()
+    writer.write(b"POST /anthropic/v1/messages HTTP/1.1\r\nHost: gw\r\n"
+                 b"Connection: keep-alive, X-Hop-Secret,  x-other-hop \r\nX-Hop-Secret: hop\r\n"
+                 b"X-Other-Hop: hop2\r\nX-End-To-End: kept\r\n"
+                 + f"x-api-key: {VK_A}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+                 + body)
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert b" 200 " in status_line, status_line
+    [seen] = await upstream_requests(gateway.upstream_url)
+    names = {k.lower(): v for k, v in seen["headers"].items()}
+    assert names["x-end-to-end"] == "kept"
+    assert "x-hop-secret" not in names and "x-other-hop" not in names
+
+
 async def test_upstream_cookies_are_never_stored_or_sent_back(gateway_to):
     """A provider (or a CDN in front of it) that sets a cookie must not see it again: one developer's
     cookie would otherwise go upstream with every other developer's requests."""

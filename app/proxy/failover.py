@@ -38,12 +38,22 @@ DROP_HEADERS = frozenset((
 ))
 
 
+def hop_by_hop(headers) -> frozenset[str]:
+    """DROP_HEADERS plus every header the client's `Connection` header names: those are for this hop only
+    (RFC 9110 7.6.1) and must not reach the provider."""
+    named = {token.strip().lower() for value in headers.getall("connection", ()) for token in value.split(",")}
+    named -= DROP_HEADERS
+    named.discard("")
+    return DROP_HEADERS | named if named else DROP_HEADERS
+
+
 def forward_headers(request: web.Request) -> dict[str, str]:
     """Client headers that may go upstream: never credentials (the virtual key) or hop-by-hop ones.
     A header sent on several lines keeps every value (joined with ", ", as HTTP allows)."""
     out: dict[str, str] = {}
+    drop = hop_by_hop(request.headers)
     for name, value in request.headers.items():
-        if name.lower() in DROP_HEADERS:
+        if name.lower() in drop:
             continue
         out[name] = f"{out[name]}, {value}" if name in out else value
     return out
