@@ -728,8 +728,8 @@ async def test_client_disconnect_releases_the_reservation(up, tmp_path, stream):
     async with running(from_text(tmp_path, yaml_config(up, keys=keys))) as gw:
         if stream:  # the client leaves mid-stream (13 tokens at 10 tokens/s)
             await set_upstream(up, tokens_per_second=10)
-        else:  # the client leaves while the upstream is still thinking
-            await set_upstream(up, latency_ms=800)
+        else:  # the client leaves while the upstream is still thinking (for longer than this test waits)
+            await set_upstream(up, latency_ms=20_000)
         body = {**BODY, "max_tokens": 100, "stream": stream}
         headers = {"content-type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": VK_A}
         async with aiohttp.ClientSession() as session:
@@ -748,6 +748,7 @@ async def test_client_disconnect_releases_the_reservation(up, tmp_path, stream):
             gw.gateway.ledger.total_reserved()
         assert await wait_until(lambda: gw.gateway.metrics.in_flight == 0, 5)
         (row,) = await log_rows(gw, "dev-a")
+        assert (row["status"], row["error_type"]) == (499, "client_disconnected")  # cancelled, not awaited
         _, _, data = await me(gw, VK_A)
         assert data["budgets"][0]["reserved_micro_usd"] == 0
         assert data["budgets"][0]["spent_micro_usd"] == (row["cost_micro_usd"] or 0)

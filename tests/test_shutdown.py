@@ -163,9 +163,10 @@ async def test_sigterm_cancels_a_stream_longer_than_the_shutdown_timeout(start_p
     assert code == 0, gw.output()
     assert b"event: message_stop" not in body
     [row] = rows(db)
-    assert row["status"] == 499 and row["error_type"] == "cancelled", row
+    assert row["status"] == 200 and row["error_type"] == "gateway_shutdown", row  # the stream had begun
+    assert "server.shutdown_timeout_s (1 s)" in row["error_message"]
     assert row["stream"] == 1 and row["key_name"] == "dev-a"
-    assert row["input_tokens"] > 0 and row["output_tokens"] >= 1
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 1  # charged the deltas it relayed
 
 
 async def test_sigterm_exits_within_the_shutdown_timeout(start_pair):
@@ -221,3 +222,28 @@ async def test_sigterm_with_20_requests_in_flight_drains_them_all(start_pair):
     assert all(body["type"] == "message" for _, body in results)
     got = rows(db)
     assert len(got) == 20 and all(r["status"] == 200 for r in got)
+
+
+async def test_sigterm_cuts_off_a_request_still_waiting_after_the_timeout_and_says_why(start_pair):
+    """A non-streaming request whose upstream answers after the shutdown timeout: cut off, and its row says
+    so (503 gateway_shutdown, the timeout named) instead of a status of 0 with no reason."""
+    _, gw, db = start_pair("--latency-ms", "15000", shutdown_timeout=1)
+    async with aiohttp.ClientSession() as session:
+        request = asyncio.create_task(session.post(f"{gw.url}/anthropic/v1/messages", headers={"x-api-key": VK_A},
+                                                   json={"model": MODEL, "max_tokens": 20, "messages": HI}))
+        deadline = time.monotonic() + 5
+        while True:
+            async with session.get(f"{gw.url}/health") as resp:
+                if (await resp.json())["in_flight"] == 1:
+                    break
+            assert time.monotonic() < deadline, "the request never reached the gateway"
+            await asyncio.sleep(0.02)
+        gw.proc.send_signal(signal.SIGTERM)
+        with pytest.raises(aiohttp.ClientError):
+            await asyncio.wait_for(request, 10)
+    code, _ = await asyncio.to_thread(wait_exit, gw, 10)
+    assert code == 0, gw.output()
+    [row] = rows(db)
+    assert (row["status"], row["error_type"]) == (503, "gateway_shutdown"), row
+    assert "server.shutdown_timeout_s (1 s)" in row["error_message"]
+    assert row["key_name"] == "dev-a" and row["cost_micro_usd"] == 0

@@ -138,7 +138,9 @@ def build_mock_app(settings: MockSettings | None = None, *, require_api_key: str
 
 async def run_mock_upstream(host: str, port: int, settings: MockSettings, require_api_key: str | None) -> None:
     """Serve the simulated upstream until cancelled or SIGTERM."""
-    runner = web.AppRunner(build_mock_app(settings, require_api_key=require_api_key), access_log=None)
+    # like a real API, a request whose client went away stops (its simulated latency is not waited out)
+    runner = web.AppRunner(build_mock_app(settings, require_api_key=require_api_key), access_log=None,
+                           handler_cancellation=True, shutdown_timeout=2)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,6 +2,7 @@
 provider its messages would go to, or a local estimate. Counting is free: no budget, no rate limit."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import web
@@ -10,7 +11,8 @@ from ..core.routing import RequestFacts
 from .errors import Refusal
 from .failover import body_for, forward_headers
 from .gateway import Gateway
-from .pipeline import GATEWAY, LastValueHeaders, attribute, authenticate, read_body, read_messages_body, start_record
+from .pipeline import (GATEWAY, LastValueHeaders, attribute, authenticate, note_cancelled, read_body, read_messages_body,
+                       start_record)
 from .providers.base import UpstreamCall, UpstreamReply, UpstreamUnavailable
 
 PATH = "/v1/messages/count_tokens"
@@ -54,6 +56,9 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
         record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
             "gateway_refused", refusal.message
         return refusal.response()
+    except asyncio.CancelledError:
+        note_cancelled(gw, request, record)
+        raise
     finally:
         record.latency_ms = (time.perf_counter() - started) * 1000
         record.cost_micro_usd = 0  # counting tokens is free

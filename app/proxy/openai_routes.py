@@ -6,6 +6,7 @@ pipeline, and the answer (JSON or stream) is translated back; errors are OpenAI-
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -16,8 +17,8 @@ from aiohttp import web
 from ..core.messages_body import MessagesBody
 from .errors import Refusal
 from .failover import Served
-from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, read_body, response_started,
-                       route_and_forward, start_record)
+from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, note_cancelled, read_body,
+                       response_started, route_and_forward, start_record)
 from .relay import relay_body, relay_stream
 from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
                                     anthropic_to_openai_response, openai_error_body, openai_request_to_anthropic)
@@ -80,6 +81,9 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
         record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
             "gateway_refused", refusal.message
         return openai_refusal(refusal)
+    except asyncio.CancelledError:
+        note_cancelled(gw, request, record)
+        raise
     except Exception as exc:  # never aiohttp's text/plain 500: the client gets its own error shape
         log.exception("chat completion failed")
         record.status, record.error_type, record.error_message = 500, "gateway_error", type(exc).__name__

@@ -1,6 +1,7 @@
 """The Anthropic request path: authenticate, pick a provider, forward, relay, price, log."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -108,6 +109,23 @@ def response_started(request: web.Request) -> bool:
     return getattr(request.writer, "output_size", 0) > 0
 
 
+def note_cancelled(gw: Gateway, request: web.Request, record: RequestRecord) -> None:
+    """Why a request's handler was cancelled: the client hung up (aiohttp cancels the handler), or a
+    graceful stop ran out of `server.shutdown_timeout_s` while it was still in flight. A note already on
+    the row (how its output was estimated) is kept after the reason."""
+    started = response_started(request)
+    if gw.stopping:
+        record.status = record.status if started else 503
+        record.error_type = "gateway_shutdown"
+        reason = (f"cut off: the gateway stopped and this request was still in flight after "
+                  f"server.shutdown_timeout_s ({gw.config.server.shutdown_timeout_s:g} s)")
+    else:
+        record.status, record.error_type = 499, "client_disconnected"
+        reason = (f"the client closed the connection {'mid-stream' if started else 'before the answer'}; "
+                  "upstream request cancelled")
+    record.error_message = f"{reason}; {record.error_message}" if record.error_message else reason
+
+
 def start_record(request: web.Request, path: str) -> RequestRecord:
     headers = request.headers
     return RequestRecord(id=new_request_id(), ts=RequestRecord.now_utc(), path=path,
@@ -132,6 +150,9 @@ async def handle_messages(request: web.Request) -> web.StreamResponse:
         record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
             "gateway_refused", refusal.message
         return refusal.response()
+    except asyncio.CancelledError:
+        note_cancelled(gw, request, record)
+        raise
     except Exception as exc:  # never aiohttp's text/plain 500: the client gets its own error shape, the row is kept
         log.exception("messages request failed")
         record.status, record.error_type, record.error_message = 500, "gateway_error", type(exc).__name__

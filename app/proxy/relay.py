@@ -88,10 +88,6 @@ async def relay_stream(request: web.Request, reply: UpstreamReply, record: Reque
     except (ConnectionResetError, aiohttp.ClientConnectionResetError):
         record.status, record.error_type = 499, "client_disconnected"
         record.error_message = "the client closed the connection mid-stream; upstream request cancelled"
-    except asyncio.CancelledError:
-        record.status, record.error_type = 499, "cancelled"
-        record.error_message = "the gateway stopped while streaming"
-        raise
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         record.error_type = "upstream_stream_error"
         record.error_message = f"upstream stream failed: {type(exc).__name__}"

@@ -36,7 +36,10 @@ class GatewayServer:
     async def start(self) -> None:
         await self.gateway.start()
         app = build_app(self.gateway)
-        self.runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
+        # handler_cancellation: a client that hangs up cancels its request at once (the upstream call is
+        # aborted, the rate-limit slot and budget reservation released, the row logged as a 499)
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1,
+                                    handler_cancellation=True)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True)
         await site.start()
@@ -48,6 +51,7 @@ class GatewayServer:
         """Stop accepting, let in-flight requests finish (up to shutdown_timeout_s), cancel the rest
         (each still writes its log row), then drain the log."""
         if self.runner is not None:
+            self.gateway.stopping = True
             for site in list(self.runner.sites):
                 await site.stop()
             deadline = asyncio.get_running_loop().time() + self.config.server.shutdown_timeout_s
