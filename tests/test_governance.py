@@ -369,6 +369,25 @@ async def test_requests_per_minute(up, tmp_path):
         assert (await post_messages(gw, VK_B))[0] == 200  # another key is not affected
 
 
+async def test_rate_limits_go_on_counting_across_a_restart(up, tmp_path):
+    """Requests and tokens of the last minute are read back from the request log at start: a restart
+    is not a way to get a fresh minute. Refusals decided before the limiter (a wrong key) are not counted."""
+    config = from_text(tmp_path, yaml_config(up, keys=RATE_KEYS))
+    async with running(config) as gw:
+        assert (await post_messages(gw, VK_A))[0] == 200
+        assert (await post_messages(gw, VK_C))[0] == 200  # 10 real tokens of k-tpm's 12 a minute
+        assert (await post_messages(gw, "vk-not-a-key-000000000000000000"))[0] == 401
+    async with running(config) as gw:  # a new process's worth of state, the same SQLite file
+        assert (await post_messages(gw, VK_A))[0] == 200  # 1 before the restart + this = 2 a minute
+        status, headers, raw = await post_messages(gw, VK_A)
+        assert status == 429 and 1 <= int(headers["retry-after"]) <= 60
+        assert error_of(raw, "rate_limit_error") == "Rate limit for key k-rpm: 2 requests per minute reached."
+        status, _, raw = await post_messages(gw, VK_C)
+        assert status == 429 and "(10 used in the last minute)" in error_of(raw, "rate_limit_error")
+        assert (await post_messages(gw, VK_B))[0] == 200  # nothing carried over for a key that sent nothing
+    assert len(await upstream_messages(up)) == 4
+
+
 async def test_max_concurrent(up, tmp_path):
     async with running(from_text(tmp_path, yaml_config(up, keys=RATE_KEYS))) as gw:
         await set_upstream(up, latency_ms=500)

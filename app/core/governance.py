@@ -105,6 +105,19 @@ class Governor:
         cost = self.prices.cost(model, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
         return output_tokens, cost.total_micro_usd if cost else 0
 
+    def recount_rates(self, rows, now: datetime, mono: float) -> int:
+        """Rate limits across a restart: each (start time, key, team, customer, tokens) the limiter had
+        counted in the last minute (read from the request log) is counted again at its age on the monotonic
+        clock, in every scope the key's limits use now. Returns how many requests were counted."""
+        counted = 0
+        for ts, key, team, customer, tokens in rows:
+            at = mono - (now - ts).total_seconds()
+            for scope_id in (f"key {key}", f"team {team}" if team else None, f"customer {customer}" if customer else None):
+                if scope_id is not None:
+                    self.limiter.recount(scope_id, tokens, at)
+            counted += 1
+        return counted
+
     def admit_rate(self, entry: KeyEntry, input_tokens: int, mono: float | None = None) -> Permit | Refused | None:
         """Once per request: requests/min, tokens/min and concurrency of the key, its team and customer."""
         scopes = self.rate_scopes(entry)

@@ -78,6 +78,15 @@ class RateLimiter:
     def __init__(self) -> None:
         self.scopes: dict[str, _Scope] = {}
 
+    def recount(self, scope_id: str, tokens: int, at: float) -> None:
+        """Count a request the limiter admitted before a restart (from the request log, oldest first), at its
+        time on this process's clock: the window continues instead of starting empty."""
+        scope = self.scopes.get(scope_id)
+        if scope is None:
+            scope = self.scopes[scope_id] = _Scope()
+        scope.count(tokens, at)
+        scope.in_flight -= 1  # it has ended
+
     def usage(self, scope_id: str, now: float) -> dict:
         scope = self.scopes.get(scope_id)
         if scope is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from ..core.entity_dicts import EntityInvalid, parse_budgets, parse_entity
 from ..core.windows import parse_period
 from ..store.request_log import iso_utc
 from ..store.counters import load_counters, seed_counters
+from ..store.recent_requests import recent_admitted
 from ..store.entities import ensure_schema, load_entities
 from ..store.log_writer import RequestLogWriter
 from .providers import build_provider
@@ -130,6 +132,7 @@ class Gateway:
         now = datetime.now(timezone.utc)
         await load_counters(self.writer.db, self.ledger, now)
         await seed_counters(self.writer.db, self.ledger, now)
+        self.governor.recount_rates(await recent_admitted(self.writer.db, now), now, time.monotonic())
         self.ledger.running = True
         month = parse_period("1M", False).window_at(now, self.tz)
         async with self.writer.db.execute(
