@@ -218,6 +218,17 @@ CHAIN_CASES = {
 }
 
 
+async def test_the_rule_that_routed_a_request_stays_on_its_row_when_a_fallback_serves(make_gateway, ups):
+    await set_mock(ups["a"], error_rate_529=1.0)
+    rule = {"when": {"model": "claude-opus-*"}, "targets": [{"provider": "a", "model": SONNET}]}
+    server = await make_gateway(key={"routing": [rule], "fallbacks": [{"provider": "b"}]})
+    status, _, raw = await post(server, {**message(), "model": OPUS})
+    assert status == 200, raw
+    (row,) = await log_rows(server)
+    assert chain(row) == [("a", 529), ("b", 200)] and row["provider"] == "b"
+    assert (row["rule"], row["requested_model"], row["served_model"]) == ("key:0", OPUS, OPUS)
+
+
 @pytest.mark.parametrize("case", [
     "429", "500", "refused",
     "timeout",

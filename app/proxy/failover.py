@@ -77,6 +77,11 @@ class Served:
             self.admission = None
 
 
+def routed_by(plan: list[Step]) -> str | None:
+    """The routing rule that made the plan (its targets come first), also when a fallback ended up serving."""
+    return next((step.rule for step in plan if step.rule), None)
+
+
 def body_for(body: MessagesBody, model: str, anthropic_upstream: bool) -> bytes:
     """The body untouched, unless routing changed the model (then only `model` differs), or a temperature
     above Anthropic's 1.0 (possible from an OpenAI client) goes to an Anthropic-format upstream."""
@@ -225,7 +230,7 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
             served.admission = admission
             record.provider, record.provider_key = provider.name, reply.provider_key
             record.served_model, record.simulated = step.model, provider.simulated
-            record.rule, record.attempts = step.rule, attempts
+            record.rule, record.attempts = routed_by(plan), attempts
             gw.planner.sticky.put(record.session_id, provider.name, reply.provider_key)
             return reply
         gw.governor.settle(admission, Usage(), 0)
