@@ -1,6 +1,7 @@
 """The operator console: a Textual app that reads a ConsoleSource on a timer and never blocks the loop."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from functools import partial
@@ -8,6 +9,7 @@ from functools import partial
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import ModalScreen
 
 from ..service.printable_source import PrintableSource
 from .printable_filter import PrintableFilter
@@ -41,9 +43,19 @@ def _screen_factory(module: str, cls: str):
 log = logging.getLogger("bifrost.console")
 BUDGETS_EVERY_S = 2.0
 NAMES_EVERY_S = 10.0
+FAILOVER_QUIET_S = 60.0  # failover between the same two providers toasts again only after this long without
+MODE_HISTORY = 20  # screens `esc` can go back through
+
+# what the palette offers on each key, team and customer besides "Jump to": (label, action on its screen)
+NAMED_ACTIONS = {"key": (("Edit", "edit"), ("Disable / enable", "disable"), ("Rotate", "rotate"), ("Delete", "delete")),
+                 "team": (("Edit", "edit"), ("Delete", "delete")),
+                 "customer": (("Edit", "edit"), ("Delete", "delete"))}
+ENTITY_MODES = (("key", "keys"), ("team", "teams"), ("customer", "customers"))
+
 
 class ScreenCommands(Provider):
-    """ctrl+p: every screen, and "jump to" each key, team and customer."""
+    """ctrl+p: every screen, "jump to" each key, team and customer, and (unless read-only) every change the
+    entity screens make: new, edit, disable, rotate, delete — each still through its form, diff and confirm."""
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -53,12 +65,22 @@ class ScreenCommands(Provider):
             score = matcher.match(label)
             if score > 0:
                 yield Hit(score, matcher.highlight(label), partial(app.switch_mode, mode), help=f":{mode}")
-        for kind, mode in (("key", "keys"), ("team", "teams"), ("customer", "customers")):
+        for kind, mode in ENTITY_MODES:
+            if not app.readonly:
+                label = f"New {kind}…"
+                score = matcher.match(label)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(label), partial(app.entity_command, mode, "new"))
             for name in app.known_names.get(kind, ()):
                 label = f"Jump to {kind} {name}"
                 score = matcher.match(label)
                 if score > 0:
                     yield Hit(score, matcher.highlight(label), partial(app.jump, mode, name))
+                for verb, action in () if app.readonly else NAMED_ACTIONS[kind]:
+                    label = f"{verb} {kind} {name}…"
+                    score = matcher.match(label)
+                    if score > 0:
+                        yield Hit(score, matcher.highlight(label), partial(app.entity_command, mode, action, name))
 
     async def discover(self) -> Hits:
         app: ConsoleApp = self.app  # type: ignore[assignment]
@@ -78,6 +100,7 @@ class ConsoleApp(App):
         Binding("colon", "command_line", ":cmd", id="command-line"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit_console", "Quit", priority=True, id="quit"),
+        Binding("escape", "back", "Back", show=False, id="back"),
     ]
 
     def __init__(self, source, *, readonly: bool = False, poll_interval: float = 1.0, on_exit=None,
@@ -94,6 +117,8 @@ class ConsoleApp(App):
         self.on_exit = on_exit
         self.on_ready = on_ready  # called once, after the first poll has been drawn (runner: settle the heap)
         self._printable = PrintableFilter()
+        self._failing_over: dict[tuple, float] = {}  # (from, to) -> when it last failed over
+        self._mode_history: list[str] = []
 
     def get_line_filters(self):
         """Textual's filters (colour), after one that draws control characters in data as visible stand-ins
@@ -198,14 +223,39 @@ class ConsoleApp(App):
             screen.refresh_data(self.state)
 
     def announce(self, event: dict) -> None:
-        """A toast only when something changes state (a circuit opens or closes, a failover)."""
-        if event.get("kind") == "breaker":
+        """A toast only when something changes state: a circuit opens, is marked bad or closes again, or
+        failover between two providers starts after a quiet minute (not one toast per failed-over request).
+        Never over a form, a question or a request's detail: the Failover screen keeps every event."""
+        if isinstance(self.screen, ModalScreen):
+            return
+        kind = event.get("kind")
+        if kind == "breaker" and (event.get("to") in ("open", "bad") or
+                                  (event.get("to") == "closed" and event.get("from") != "half-open")):
             severity = "error" if event.get("to") in ("open", "bad") else "information"
             self.notify(f"{event.get('provider')}/{event.get('key')}: circuit {event.get('from')} → {event.get('to')}",
                         severity=severity, timeout=6)
-        elif event.get("kind") == "failover":
-            self.notify(f"failover {event.get('from')} → {event.get('to')}: {event.get('reason')}",
-                        severity="warning", timeout=4)
+        elif kind == "breaker" and event.get("to") == "closed":  # a probe after the cool-down went through
+            self.notify(f"{event.get('provider')}/{event.get('key')}: recovered (circuit closed)", timeout=4)
+        elif kind == "failover":
+            pair, now = (event.get("from"), event.get("to")), time.monotonic()
+            last = self._failing_over.get(pair)
+            self._failing_over[pair] = now
+            if last is None or now - last > FAILOVER_QUIET_S:
+                self.notify(f"failing over {pair[0]} → {pair[1]}: {event.get('reason')} (every event: screen 4)",
+                            severity="warning", timeout=5)
+
+    async def entity_command(self, mode: str, action: str, name: str | None = None) -> None:
+        """A palette change: to the entity's screen, its row selected once the table has loaded, then the
+        same action as the screen's own key (so the same form, diff, confirm and read-only check)."""
+        await self.switch_mode(mode)
+        screen = self.screen
+        for _ in range(100):  # a screen shown for the first time loads its table just after mounting
+            if getattr(screen, "_loaded", True):
+                break
+            await asyncio.sleep(0.05)
+        if name is not None and not screen.select_name(name):
+            return
+        await self.run_action(action, screen)
 
     def jump(self, mode: str, name: str) -> None:
         self.switch_mode(mode)
@@ -243,6 +293,28 @@ class ConsoleApp(App):
     def action_help(self) -> None:
         from .help import HelpScreen
         self.push_screen(HelpScreen())
+
+    def switch_mode(self, mode: str):
+        """Every way to another screen (number keys, `:`, the palette, jumps) remembers where it came from."""
+        if mode != self.current_mode:
+            self._mode_history = [*self._mode_history, self.current_mode][-MODE_HISTORY:]
+        return super().switch_mode(mode)
+
+    def action_back(self) -> None:
+        """esc on a screen with nothing of its own to close (an open or applied filter): the previous screen."""
+        while self._mode_history:
+            mode = self._mode_history.pop()
+            if mode != self.current_mode:
+                super().switch_mode(mode)
+                return
+
+    async def action_quit(self) -> None:
+        """Textual's own Quit (the command palette's): the same question as ctrl+q when requests are in flight."""
+        self.action_quit_console()
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: Textual would only hint at a binding named `quit`; ours is ctrl+q."""
+        self.notify("ctrl+q quits (it asks first when requests are in flight)", title="Quit?", timeout=4)
 
     def action_quit_console(self) -> None:
         in_flight = (self.state.overview.get("summary") or {}).get("in_flight", 0)

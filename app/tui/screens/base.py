@@ -13,6 +13,17 @@ from ..status_header import StatusHeader
 class LiveScreen(Screen):
     TITLE = ""
     NEEDS_BUDGETS = False  # the poller fetches budget status only while such a screen is shown
+    FILTER_BOX: str | None = None  # id of the screen's `/` filter input, if it has one
+
+    def filtering(self) -> bool:
+        """Whether `esc` has a filter to close or clear here; if not, it goes back to the previous screen."""
+        box = self.query_one_optional(f"#{self.FILTER_BOX}") if self.FILTER_BOX else None
+        return box is not None and (box.has_class("-open") or bool(getattr(box, "value", "")))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            return self.filtering()  # False: the key goes on to the app's `back`
+        return True
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status-header")

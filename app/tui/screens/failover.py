@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 from ..request_detail import RequestDetail, local_time, zone
 from ..tail_table import TailTable
 from ..widgets import cursor_row_key
+from ..state import REQUEST_ROWS
 from .base import LiveScreen
 
 ROW_CAP = 1000  # state.events holds at most this many too
@@ -183,7 +184,8 @@ class FailoverScreen(LiveScreen):
             return
         row = next((r for r in reversed(self.state.requests) if r.get("id") == rid), None)
         if row is None:
-            self.notify(f"{rid} is no longer in the console's window; see `bifrost-tui logs`", timeout=4)
+            self.notify(f"{rid} is not among the console's requests: still in flight, or older than the last "
+                        f"{REQUEST_ROWS:,} (see `bifrost-tui logs`)", timeout=5)
             return
         self.app.push_screen(RequestDetail(row, self.state))
 

@@ -48,6 +48,7 @@ class RequestTable(LiveTail):
 
 class RequestsScreen(LiveScreen):
     TITLE = "Requests"
+    FILTER_BOX = "requests-filter"
     DEFAULT_CSS = """
     RequestsScreen #requests-frame { height: 1fr; border: round $primary; background: $surface; }
     RequestsScreen #requests-frame:focus-within { border: round $accent; }
@@ -340,6 +341,9 @@ class RequestsScreen(LiveScreen):
         if self._filter_timer is not None:
             self._filter_timer.stop()
             self._filter_timer = None
+
+    def filtering(self) -> bool:
+        return bool(self._filter_text) or super().filtering()
 
     def action_clear_filter(self) -> None:
         self._stop_filter_timer()

@@ -34,6 +34,7 @@ class TableScreen(LiveScreen):
     NUMBER = ""
     KIND = ""
     REFETCH_S = REFETCH_S
+    FILTER_BOX = "entity-filter"
     HINT = "/ filter · s sort · y copy"
     DEFAULT_CSS = """
     TableScreen #entity-table { height: 1fr; border: round $primary; }
@@ -221,6 +222,9 @@ class TableScreen(LiveScreen):
         box.value = self._filter_text
         box.focus()
 
+    def filtering(self) -> bool:
+        return bool(self._filter_text) or super().filtering()
+
     def action_clear_filter(self) -> None:
         box = self.query_one("#entity-filter", Input)
         box.remove_class("-open")
@@ -279,4 +283,4 @@ class TableScreen(LiveScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING_ACTIONS and self.readonly:
             return False  # hidden from the footer, and the key does nothing
-        return True
+        return super().check_action(action, parameters)
