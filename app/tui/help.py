@@ -14,8 +14,8 @@ HELP = """
 | --- | --- |
 | `1`…`9` | Overview, Requests, Budgets, Failover, Plots, Keys, Teams, Customers, Providers |
 | `:` | command line: `:keys` `:teams` `:logs` `:budgets` `:failover` `:plots` `:key NAME` `:q` |
-| `ctrl+p` | command palette: every screen and "jump to key/team/customer" |
-| `esc` | back / close |
+| `ctrl+p` | command palette: every screen, "jump to key/team/customer", new / edit / disable / rotate / delete |
+| `esc` | close a filter, form or dialog; otherwise back to the previous screen |
 | `ctrl+q` | quit (asks when requests are in flight; in `attach` it only detaches) |
 
 **Requests** — the tail follows new rows; scrolling up pauses the view and counts "+N new";
