@@ -315,10 +315,10 @@ async def test_enter_opens_the_request_detail_with_attempts_and_y_copies_the_id(
         await pilot.pause()
         detail = app.screen
         assert isinstance(detail, RequestDetail)
-        attempts = detail.query_one("#detail-attempts")
-        assert attempts.row_count == 2
-        assert [c for c in attempts.get_row_at(0)[:3]] == ["1", "primary-sim", "simulated"]
-        assert attempts.get_row_at(0)[6] == "HTTP 529" and attempts.get_row_at(1)[1] == "backup-sim"
+        attempts = [line.split() for line in rendered(detail.query_one("#detail-attempts").content).splitlines()]
+        assert attempts[0] == ["#", "provider", "key", "model", "status", "latency", "error"]
+        assert attempts[1][:3] == ["1", "primary-sim", "simulated"] and attempts[1][-2:] == ["HTTP", "529"]
+        assert attempts[2][:2] == ["2", "backup-sim"] and len(attempts) == 3
         text = rendered(detail.query_one("#detail-summary").content)
         assert "req_00000008" in text and "li / frontend / acme" in text
         assert "2026-11-03 10:00:08 IST" in text
@@ -327,6 +327,20 @@ async def test_enter_opens_the_request_detail_with_attempts_and_y_copies_the_id(
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, RequestsScreen)
+
+
+async def test_the_whole_failover_chain_is_readable_at_80x24():
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("2")
+        table = app.screen.table
+        table.move_cursor(row=table.get_row_index("req_00000008"))
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = painted(app)
+        assert "provider" in screen and "latency" in screen and "error" in screen  # the header, not cut
+        chain = [line for line in screen.splitlines() if "primary-sim" in line or "backup-sim" in line]
+        assert any("529" in line for line in chain) and any("backup-sim" in line and "200" in line for line in chain)
 
 
 async def test_detail_shows_routing_savings_and_rule():

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from .state import ConsoleState
 from .widgets import fmt_ms
@@ -127,6 +127,36 @@ def model_text(row: dict) -> str:
 # -- the modal ------------------------------------------------------------------------------------
 
 
+class AttemptsTable:
+    """Every provider tried, in order, as a table that fits its width instead of scrolling: the error column
+    wraps, and under 90 columns the key column gives way to it (the summary names the serving key)."""
+
+    NARROW = 90
+
+    def __init__(self, attempts: list[dict]):
+        self.attempts = attempts
+
+    def __rich_console__(self, console, options):
+        with_key = options.max_width >= self.NARROW
+        t = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+        names = ("#", "provider", "key", "model", "status", "latency") if with_key else \
+            ("#", "provider", "model", "status", "latency")
+        for name in names:
+            t.add_column(name, no_wrap=True, overflow="ellipsis", justify="right" if name in ("#", "latency") else "left")
+        t.add_column("error", overflow="fold", ratio=1, min_width=12)
+        for i, a in enumerate(self.attempts, 1):
+            cells = [str(i), a.get("provider") or "–", a.get("key") or "–", a.get("model") or "–",
+                     Text(str(a.get("status") or "—"), style=status_style(a.get("status"), a.get("error"))),
+                     fmt_ms(a.get("latency_ms")), a.get("error") or ""]
+            if not with_key:
+                del cells[2]
+            t.add_row(*cells)
+        if not self.attempts:
+            t.add_row("–", Text("no provider was tried (refused at the gateway)", style="dim"),
+                      *[""] * (len(names) - 1))
+        yield t
+
+
 def _kv(table: Table, label: str, value, style: str = "") -> None:
     table.add_row(Text(label, style="bold"), value if isinstance(value, Text) else Text(str(value), style=style))
 
@@ -140,7 +170,6 @@ class RequestDetail(ModalScreen[None]):
                                background: $surface; }
     RequestDetail VerticalScroll { height: 1fr; padding: 0 1; }
     RequestDetail .detail-section { height: auto; margin-bottom: 1; }
-    RequestDetail #detail-attempts { height: auto; margin-bottom: 1; }
     RequestDetail .detail-heading { text-style: bold; color: $accent; }
     """
     BINDINGS = [
@@ -168,24 +197,13 @@ class RequestDetail(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(self._summary(), classes="detail-section", id="detail-summary")
                 yield Static("Attempts (failover chain)", classes="detail-heading")
-                yield DataTable(id="detail-attempts", cursor_type="row", zebra_stripes=True,
-                                show_cursor=False)
+                yield Static(self._attempts(), classes="detail-section", id="detail-attempts")
                 yield Static(self._usage(), classes="detail-section", id="detail-usage")
                 yield Static(self._client(), classes="detail-section", id="detail-client")
         yield Footer()
 
-    def on_mount(self) -> None:
-        table = self.query_one("#detail-attempts", DataTable)
-        table.add_columns("#", "provider", "key", "model", "status", "latency", "error")
-        attempts = self.row.get("attempts") or []
-        for i, a in enumerate(attempts, 1):
-            table.add_row(str(i), a.get("provider") or "–", a.get("key") or "–", a.get("model") or "–",
-                          Text(str(a.get("status") or "—"), style=status_style(a.get("status"), a.get("error"))),
-                          fmt_ms(a.get("latency_ms")), a.get("error") or "", key=str(i))
-        if not attempts:
-            table.add_row("–", Text("no provider was tried (refused at the gateway)", style="dim"),
-                          "", "", "", "", "", key="none")
-        table.styles.height = min(12, table.row_count + 1)  # header + rows, no empty space
+    def _attempts(self) -> "AttemptsTable":
+        return AttemptsTable(self.row.get("attempts") or [])
 
     def _summary(self) -> Table:
         r = self.row
