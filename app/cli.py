@@ -5,7 +5,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from .core.config import Config, load_config
 from .core.config_source import ConfigError, find_config, user_data_dir
@@ -54,6 +56,18 @@ def load(args: argparse.Namespace) -> tuple[Config, str | None]:
         sys.exit(2)
 
 
+class ZonedFormatter(logging.Formatter):
+    """Log times in the team's timezone with the offset (`2026-11-28T05:14:24.120+05:30`): the same clock
+    as the console and the reports, and unambiguous whatever the server's own TZ is."""
+
+    def __init__(self, fmt: str, tz) -> None:
+        super().__init__(fmt)
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+        return datetime.fromtimestamp(record.created, self.tz).isoformat(timespec="milliseconds")
+
+
 def setup_logging(config: Config, *, to_stderr: bool) -> Path | None:
     """stderr for headless runs; a file always when the console owns the terminal."""
     handlers: list[logging.Handler] = []
@@ -65,8 +79,10 @@ def setup_logging(config: Config, *, to_stderr: bool) -> Path | None:
         handlers.append(logging.FileHandler(path))
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
-    logging.basicConfig(level=config.logging.level, handlers=handlers or [logging.NullHandler()],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    formatter = ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", ZoneInfo(config.timezone))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    logging.basicConfig(level=config.logging.level, handlers=handlers or [logging.NullHandler()], force=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     return path
 

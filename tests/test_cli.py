@@ -291,3 +291,24 @@ def test_embedded_default_demo_key_works_and_is_stable(tmp_path):
     finally:
         con.close()
     assert n == 4 and simulated == 1
+
+
+def test_log_lines_carry_the_teams_time_zone(tmp_path):
+    """The log file uses the console's clock, with the offset: no guessing which zone a server logs in."""
+    import logging
+
+    from app.cli import setup_logging
+    from app.core.config import config_from_text
+
+    path = tmp_path / "gw.log"
+    config = config_from_text(f"timezone: Asia/Kolkata\nlogging: {{file: {str(path)!r}}}\n", "t.yaml",
+                              base_dir=tmp_path)
+    try:
+        setup_logging(config, to_stderr=False)
+        logging.getLogger("bifrost.test").warning("hello")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        line = path.read_text(encoding="utf-8").strip()
+    finally:
+        logging.basicConfig(handlers=[logging.NullHandler()], force=True)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+05:30 WARNING bifrost\.test: hello", line), line

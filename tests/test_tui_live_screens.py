@@ -274,11 +274,11 @@ async def test_filter_by_key_inverts_with_bang_and_esc_clears():
         await pilot.press("slash", *"asha", "enter")
         await pilot.pause()
         assert shown_keys(screen) == ["asha"] * 3
-        assert "filter asha" in title(screen) and "showing 3 of 3" in title(screen)
+        assert "filter asha" in title(screen) and "showing 3 of 3 matching (of 10)" in title(screen)
         fake.add_request(key="asha")
         fake.add_request(key="li")
         await poll(app, pilot)
-        assert shown_keys(screen) == ["asha"] * 4 and "showing 4 of 4" in title(screen)
+        assert shown_keys(screen) == ["asha"] * 4 and "showing 4 of 4 matching (of 12)" in title(screen)
         await pilot.press("slash", "ctrl+u", *"!asha", "enter")  # ctrl+u empties the input first
         await pilot.pause()
         assert screen.filter_text == "!asha"

@@ -160,3 +160,18 @@ async def test_no_toast_covers_a_form():
         fake.add_breaker("primary", "main", "closed", "open")
         await poll(app, pilot)
         assert shown == []
+
+
+# -- what a row says ------------------------------------------------------------------------------------
+
+async def test_a_keys_customer_is_its_teams_when_it_has_none_of_its_own():
+    fake = FakeSource.scene()
+    fake.entities_by_kind["virtual_key"].append({"name": "solo"})  # no team, no customer
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("6")
+        await pilot.pause(0.3)
+        screen = app.screen
+        column = [c.key for c in screen.columns()].index("customer")
+        cells = {name: str(screen.table.get_row(name)[column]) for name in ("pranay", "solo")}
+        assert cells == {"pranay": "acme", "solo": "–"}

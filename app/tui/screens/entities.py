@@ -109,12 +109,24 @@ class KeysScreen(_EntityScreen):
     BINDINGS = [*NEW_EDIT, Binding("d", "disable", "Disable", id="key-disable"),
                 Binding("r", "rotate", "Rotate", id="key-rotate"), *DELETE, *TABLE_BINDINGS]
 
+    async def fetch(self) -> list[dict]:
+        keys = await self.source.entities("virtual_key")
+        self.aux["teams"] = await self.source.entities("team")
+        return keys
+
+    def customer_of(self, key: dict) -> str | None:
+        """The customer whose budgets the key's requests count against: its own, else its team's."""
+        if key.get("customer"):
+            return key["customer"]
+        team = next((t for t in self.aux.get("teams", ()) if t.get("name") == key.get("team")), None)
+        return team.get("customer") if team else None
+
     def columns(self) -> list[Column]:
         sym = self.symbol
         return [
             Column("name", "name", lambda k: k["name"], lambda k: lower_text(k["name"])),
             Column("team", "team", lambda k: dash(k.get("team")), lambda k: lower_text(k.get("team"))),
-            Column("customer", "customer", lambda k: dash(k.get("customer")), lambda k: lower_text(k.get("customer"))),
+            Column("customer", "customer", lambda k: dash(self.customer_of(k)), lambda k: lower_text(self.customer_of(k))),
             Column("active", "active", active_cell, lambda k: active_cell(k).plain),
             Column("budgets", "budgets", lambda k: budgets_cell(k, sym), lambda k: used_pct(k) or -1.0),
             Column("rate limit", "rate", lambda k: rate_text(k.get("rate_limit")) or Text("–", style="dim"),

@@ -403,9 +403,12 @@ class RequestsScreen(LiveScreen):
     # -- titles --------------------------------------------------------------------------------
     def _update_title(self) -> None:
         table = self.table
-        total = len(self.state.requests) if self._match is None else self._matched
+        held = len(self.state.requests)
         title = Text("Requests [2]", style="bold")
-        title.append(f"  showing {table.row_count:,} of {total:,}")
+        if self._match is None:
+            title.append(f"  showing {table.row_count:,} of {held:,}")
+        else:  # the rows shown (capped), of those matching, of all the console holds
+            title.append(f"  showing {table.row_count:,} of {self._matched:,} matching (of {held:,})")
         if self._filter_text:
             title.append("  filter ")
             title.append(self._filter_text, style="bold yellow")
