@@ -97,7 +97,8 @@ class ConsoleApp(App):
     BINDINGS = [
         *(Binding(key, f"switch_mode('{mode}')", title, show=False, id=f"screen-{mode}")
           for mode, key, title, *_ in SCREENS),
-        Binding("colon", "command_line", ":cmd", id="command-line"),
+        # not in the footer (`?` lists it): 80 columns of footer then hold every key of the screen
+        Binding("colon", "command_line", ":cmd", show=False, id="command-line"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit_console", "Quit", priority=True, id="quit"),
         Binding("escape", "back", "Back", show=False, id="back"),

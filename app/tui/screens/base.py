@@ -28,7 +28,7 @@ class LiveScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status-header")
         yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)  # 80 columns hold every key of a screen
 
     def compose_body(self) -> ComposeResult:
         yield from ()
