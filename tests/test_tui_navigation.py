@@ -175,3 +175,17 @@ async def test_a_keys_customer_is_its_teams_when_it_has_none_of_its_own():
         column = [c.key for c in screen.columns()].index("customer")
         cells = {name: str(screen.table.get_row(name)[column]) for name in ("pranay", "solo")}
         assert cells == {"pranay": "acme", "solo": "–"}
+
+
+async def test_the_footer_of_help_shows_helps_keys_not_the_screens_below():
+    app = make_app(FakeSource.scene())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6", "question_mark")
+        await pilot.pause()
+        footer = painted_last_line(app)
+        assert "Close" in footer and "New" not in footer and "Rotate" not in footer
+
+
+def painted_last_line(app) -> str:
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    return "".join(segment.text for segment in update.strips[-1])

@@ -5,7 +5,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Footer, Markdown
 
 HELP = """
 # bifrost-tui console
@@ -44,3 +44,4 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Markdown(HELP)
+        yield Footer(compact=True)  # this screen's keys, not the ones of the screen below
