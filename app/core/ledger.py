@@ -11,6 +11,12 @@ Invariants:
 
 This module is the single-process fast path over the store's counters: the process is the only
 writer of its SQLite file, so memory and the `budget_counters` table agree once queued writes land.
+
+Besides the window's spend, each budget keeps what this process has *seen* lately (`Recent`): the spend
+settled and the requests it refused in each of the last RECENT_MINUTES minutes, in a fixed ring of
+per-minute counters (O(1) per request, no growth). It is not persisted and not part of any window: it
+feeds the burn rate ("at this rate") and the "refused recently" count of budget_status.py. Spend loaded
+from the store or rebuilt from the log never enters it.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from .money import display_to_micro_usd
 from .windows import Period, parse_period
 
 ROLLING_BUCKET_S = 60  # rolling windows keep one counter a minute
+RECENT_MINUTES = 60  # the burn rate and the refusal count look back this many minutes
 
 
 
@@ -40,6 +47,51 @@ class BudgetRef:
     rolling: bool = False
 
 
+class Recent:
+    """One budget's last RECENT_MINUTES minutes as seen by this process: micro-USD settled (by the
+    request's arrival minute) and requests refused, one slot per epoch minute in a fixed ring. A slot is
+    reused when its minute is an hour old; an amount for a minute older than the ring is dropped."""
+
+    __slots__ = ("minutes", "refused", "spent")
+
+    def __init__(self) -> None:
+        self.minutes = [-1] * RECENT_MINUTES  # the epoch minute each slot holds
+        self.spent = [0] * RECENT_MINUTES
+        self.refused = [0] * RECENT_MINUTES
+
+    def _slot(self, minute: int) -> int:
+        i = minute % RECENT_MINUTES
+        held = self.minutes[i]
+        if held == minute:
+            return i
+        if held > minute:
+            return -1  # the ring has moved on past this minute
+        self.minutes[i] = minute
+        self.spent[i] = 0
+        self.refused[i] = 0
+        return i
+
+    def add_spend(self, minute: int, amount: int) -> None:
+        i = self._slot(minute)
+        if i >= 0:
+            self.spent[i] += amount
+
+    def add_refusal(self, minute: int) -> None:
+        i = self._slot(minute)
+        if i >= 0:
+            self.refused[i] += 1
+
+    def totals(self, now_minute: int) -> tuple[int, int]:
+        """(micro-USD settled, requests refused) in the minutes now_minute-RECENT_MINUTES+1 .. now_minute."""
+        spent = refused = 0
+        oldest = now_minute - RECENT_MINUTES
+        for i, minute in enumerate(self.minutes):
+            if oldest < minute <= now_minute:
+                spent += self.spent[i]
+                refused += self.refused[i]
+        return spent, refused
+
+
 @dataclass(slots=True)
 class BudgetState:
     ref: BudgetRef
@@ -53,6 +105,8 @@ class BudgetState:
     reserved: int = 0  # held by in-flight requests
     buckets: list = field(default_factory=list)  # rolling: [epoch minute, micro], sorted by minute
     needs_seed: bool = False  # created at run time: its window's spend must be rebuilt from the log
+    observed_since: datetime | None = None  # first time this process looked at the budget (start-up load)
+    recent: Recent | None = None  # spend and refusals of the last hour, created on first use
 
     @property
     def remaining(self) -> int:
@@ -141,6 +195,8 @@ class Ledger:
     # -- windows -------------------------------------------------------------------
     def roll(self, state: BudgetState, now: datetime) -> None:
         """Bring a budget to the window holding `now` (a new calendar window starts at 0)."""
+        if state.observed_since is None:
+            state.observed_since = now
         if state.ref.rolling:
             horizon = int((now - timedelta(seconds=rolling_seconds(state.period))).timestamp()) // ROLLING_BUCKET_S
             cut = bisect.bisect_right(state.buckets, horizon, key=lambda b: b[0])
@@ -175,6 +231,10 @@ class Ledger:
                 if worst is None or (exhausted and not worst.exhausted):
                     worst = Denial(state, estimate, exhausted)
         if worst is not None:
+            minute = int(now.timestamp()) // 60
+            for state in states:  # every budget that would have refused it counts the refusal
+                if state.spent + state.reserved + estimate > state.limit_micro:
+                    self._recent(state).add_refusal(minute)
             return worst
         for state in states:
             state.reserved += estimate
@@ -186,10 +246,12 @@ class Ledger:
             return []
         reservation.settled = True
         charges = []
+        minute = int(reservation.at.timestamp()) // 60 if actual else 0
         for state in reservation.states:
             state.reserved = max(0, state.reserved - reservation.amount)
             if not actual:
                 continue
+            self._recent(state).add_spend(minute, actual)
             key = self.charge_key(state, reservation.at)
             if state.ref.rolling:
                 self._add_bucket(state, int(key.rsplit(":", 1)[1]), actual)
@@ -197,6 +259,13 @@ class Ledger:
                 state.spent += actual
             charges.append(Charge(state.ref, key, actual))
         return charges
+
+    @staticmethod
+    def _recent(state: BudgetState) -> Recent:
+        recent = state.recent
+        if recent is None:
+            recent = state.recent = Recent()
+        return recent
 
     @staticmethod
     def _add_bucket(state: BudgetState, minute: int, amount: int) -> None:

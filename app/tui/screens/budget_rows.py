@@ -3,6 +3,11 @@
 Amounts in the table are compact (₹12,346 · ₹1.2M) so the columns never grow; the detail line has the
 exact figures. Values that drift every poll just because time passes are shown coarsely (burn rate to
 3 significant digits, the projected run-out to the quarter hour), since a changed cell costs a repaint.
+
+"At this rate" uses the same rate as Burn/day (budget_status.py has the rule). A run-out date more than
+FAR_DAYS after the budget's `as_of`, or in another year, shows its year ("runs out 17 May 2027"); a
+budget whose rate shows as nothing ("–") never gets a run-out date. A budget that refused requests in the
+last hour (`refused_recent`) says "blocking: N refused" in red, whatever its % used.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from ..widgets import bar
 from .budget_layout import Layout
 
 EXHAUSTED = "EXHAUSTED"
+FAR_DAYS = 183  # a run-out date further away than this (or in another year) shows its year
 
 
 def row_key(b: dict) -> str:
@@ -74,6 +80,8 @@ def rate_money(value: float, symbol: str) -> str:
     if v >= 999.5:
         return compact_money(float(f"{value:.3g}"), symbol)
     sign = "-" if value < 0 else ""
+    if v and v < 0.00995:  # never "₹0.00" for a rate that is not zero: ₹0.0023
+        return f"{sign}{symbol}{v:.4f}" if v >= 0.00005 else f"<{symbol}0.0001"
     return f"{sign}{symbol}{v:.2f}" if v < 1 else f"{sign}{symbol}{v:.3g}"
 
 
@@ -146,18 +154,60 @@ def _amounts(b: dict, ctx: Context) -> tuple[float, float, float, float]:
     return spent, limit, reserved, float(b.get("remaining", limit - spent - reserved))
 
 
-def outlook(b: dict, tz, long: bool, with_time: bool = True) -> Text:
-    """At this rate: "runs out 24 Dec 14:30", "won't run out before reset", or "exhausted"."""
+def refused(b: dict) -> int:
+    """Requests the budget refused in the last hour (0 from a gateway that does not report it)."""
+    try:
+        return int(b.get("refused_recent") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _count(n: int) -> str:
+    return str(n) if n < 1000 else (f"{n / 1000:.1f}k" if n < 99_950 else f"{n // 1000}k")
+
+
+def blocking_text(n: int, width: int | None = None) -> str:
+    text = f"blocking: {_count(n)} refused"
+    return text if width is None or len(text) <= width else f"blocking ×{_count(n)}"
+
+
+@lru_cache(maxsize=1024)
+def _far(runs_out: str, as_of: str | None, tz) -> bool:
+    """Is the run-out date worth its year: more than FAR_DAYS after `as_of`, or in another (local) year?"""
+    end, start = _parse(runs_out), _parse(as_of)
+    if end is None or start is None:
+        return False  # no reference instant (an older gateway, scripted data): as before, no year
+    return end - start > timedelta(days=FAR_DAYS) or end.astimezone(tz).year != start.astimezone(tz).year
+
+
+def runs_out_label(b: dict, tz, with_time: bool = True, width: int | None = None) -> str | None:
+    """"runs out 24 Dec 14:30" / "runs out 17 May 2027", or None when the budget has no run-out date (or
+    its burn rate is nothing, which cannot run anything out)."""
+    if not b.get("runs_out_at") or float(b.get("burn_rate_per_day") or 0) <= 0:
+        return None
+    eta = _rounded_eta(str(b["runs_out_at"]))
+    if _far(eta, b.get("as_of"), tz):
+        text = f"runs out {_local_label(eta, tz, '%d %b %Y')}"
+        return text if width is None or len(text) <= width else f"by {_local_label(eta, tz, '%d %b %Y')}"
+    return f"runs out {_local_label(eta, tz, '%d %b %H:%M' if with_time else '%d %b')}"
+
+
+def outlook(b: dict, tz, long: bool, with_time: bool = True, width: int | None = None) -> Text:
+    """At this rate: "runs out 24 Dec 14:30", "won't run out before reset", "exhausted", or (it refused
+    requests in the last hour) "blocking: 3 refused"."""
     pct = float(b.get("used_pct") or 0)
-    fmt = "%d %b %H:%M" if with_time else "%d %b"
-    runs_out = _local_label(_rounded_eta(str(b["runs_out_at"])), tz, fmt) if b.get("runs_out_at") else None
-    remaining = b.get("remaining")
-    if remaining is None and b.get("limit_micro_usd") is not None:
+    n = refused(b)
+    if n:
+        return Text(blocking_text(n, width), style="bold red")
+    if b.get("limit_micro_usd") is not None:  # exact; the display amount rounds a sub-cent remainder to 0
         remaining = b["limit_micro_usd"] - (b.get("spent_micro_usd") or 0) - (b.get("reserved_micro_usd") or 0)
+    else:
+        remaining = b.get("remaining")
     if pct >= 100 or (remaining is not None and remaining <= 0):
         return Text("exhausted", style="bold red")
+    runs_out = runs_out_label(b, tz, with_time, width)
     if runs_out is not None:
-        return Text(f"runs out {runs_out}", style="yellow")
+        return Text(runs_out, style="yellow")
     if b.get("rolling"):
         return Text("won't run out", style="green")
     return Text("won't run out before reset" if long else "won't run out", style="green")
@@ -172,7 +222,8 @@ def row_cells(b: dict, layout: Layout, ctx: Context) -> tuple[Text, ...]:
     out: list[Text] = []
     for column, width in zip(layout.columns, layout.widths):
         if column == "entity":
-            out.append(Text(_clip(str(b.get("entity", "")), width), style="bold red" if exhausted else ""))
+            out.append(Text(_clip(str(b.get("entity", "")), width),
+                            style="bold red" if exhausted or refused(b) else ""))
         elif column == "period":
             out.append(Text(_clip(period_text(b, layout.compact), width)))
         elif column == "used":
@@ -197,7 +248,8 @@ def row_cells(b: dict, layout: Layout, ctx: Context) -> tuple[Text, ...]:
             burn = float(b.get("burn_rate_per_day") or 0)
             out.append(Text(rate_money(burn, ctx.symbol) if burn else "–", justify="right"))
         elif column == "outlook":
-            out.append(outlook(b, tz, layout.long_outlook, with_time=layout.width("outlook") >= 21))
+            outlook_w = layout.width("outlook")
+            out.append(outlook(b, tz, layout.long_outlook, with_time=outlook_w >= 21, width=outlook_w))
     return tuple(out)
 
 
@@ -212,7 +264,9 @@ def group_summary(title: str, budgets: list[dict], money) -> Text:
     exhausted = sum(1 for b in budgets if float(b.get("used_pct") or 0) >= 100)
     hot = sum(1 for b in budgets if 90 <= float(b.get("used_pct") or 0) < 100)
     warm = sum(1 for b in budgets if 75 <= float(b.get("used_pct") or 0) < 90)
-    for n, label, style in ((exhausted, "exhausted", "bold red"), (hot, "≥ 90%", "red"), (warm, "≥ 75%", "yellow")):
+    blocking = sum(1 for b in budgets if refused(b))
+    for n, label, style in ((blocking, "blocking", "bold red"), (exhausted, "exhausted", "bold red"),
+                            (hot, "≥ 90%", "red"), (warm, "≥ 75%", "yellow")):
         if n:
             out.append(" · ")
             out.append(f"{n} {label}", style=style)
@@ -233,6 +287,9 @@ def detail_text(b: dict, ctx: Context, money) -> Text:
     pct = float(b.get("used_pct") or 0)
     out = Text()
     out.append(f"{b.get('level')} {b.get('entity')}", style="bold")
+    n = refused(b)
+    if n:  # first: the detail line is two rows high and its end may be cut off
+        out.append(f" · blocking: {n} request{'s' if n != 1 else ''} refused in the last hour", style="bold red")
     out.append(f" · {period_text(b)}: ")
     spent_m, limit_m = b.get("spent_micro_usd"), b.get("limit_micro_usd")
     if limit_m is not None:
@@ -249,9 +306,21 @@ def detail_text(b: dict, ctx: Context, money) -> Text:
     elif b.get("resets_at_local"):
         out.append(f" · resets {b['resets_at_local']}")
     burn = float(b.get("burn_rate_per_day") or 0)
-    out.append(f" · {ctx.symbol}{burn:,.2f}/day · at this rate: ")  # exact here; rounded in the table
-    out.append_text(outlook(b, tz, long=True))
+    exact = f"{ctx.symbol}{burn:,.2f}" if burn >= 0.00995 or not burn else f"{ctx.symbol}{burn:.4f}"
+    out.append(f" · {exact}/day{_basis(b) if burn else ''} · at this rate: ")  # exact here; rounded in the table
+    out.append_text(outlook({**b, "refused_recent": 0} if n else b, tz, long=True))
     return out
+
+
+def _basis(b: dict) -> str:
+    """What the rate was measured over: " (last 42 min)" or " (window average)"."""
+    basis = b.get("burn_rate_basis")
+    if basis == "recent":
+        minutes = max(1, round(float(b.get("burn_rate_span_s") or 0) / 60))
+        return f" (last {minutes} min)" if minutes < 59 else " (last hour)"
+    if basis == "window":
+        return " (window average)"
+    return ""
 
 
 def make_matcher(text: str):

@@ -3,8 +3,11 @@
 Rows are grouped by level (customers → teams → keys, then providers), each group under a header row.
 A row shows the entity, the period, a burn-down bar (green < 75 %, yellow < 90 %, red ≥ 90 %, an
 EXHAUSTED block from 100 %), spent / limit and what is left in the display currency, when the window
-resets (local time) or "rolling 5h", the burn rate per day and, at this rate, when it runs out. The line
-under the table spells out the highlighted budget with exact amounts.
+resets (local time) or "rolling 5h", the burn rate per day and, at this rate, when it runs out (the rule
+is in app/core/budget_status.py: the last hour's spend, else the window average). A budget that refused
+requests in the last hour is "blocking": its name is red, the outlook says "blocking: N refused", the
+title counts it, and sorting by % used puts it first. The line under the table spells out the highlighted
+budget with exact amounts.
 
 Keys: `/` filters by entity (`!` inverts, `esc` clears), `s` sorts each group by % used (again: by name).
 
@@ -28,7 +31,7 @@ from textual.widgets import DataTable, Input, Static
 from .base import LiveScreen
 from .budget_layout import Layout, compute_layout
 from .budget_rows import (Context, KeyedText, detail_text, group_cells, group_key, group_summary, make_matcher,
-                          period_text, row_cells, row_key, same_cell)
+                          period_text, refused, row_cells, row_key, same_cell)
 
 LEVELS = (("customer", "Customers"), ("team", "Teams"), ("key", "Keys"), ("provider", "Providers"))
 LEVEL_RANK = {level: i for i, (level, _) in enumerate(LEVELS)}
@@ -37,9 +40,17 @@ FILTER_DELAY = 0.15  # seconds of typing quiet before the filter applies (enter 
 INCREMENTAL_LIMIT = 20  # more added/removed rows than this at once: clear and refill instead
 
 
+def same_budget(old: dict | None, new: dict) -> bool:
+    """Same numbers, ignoring `as_of` (the poll's own time, new every poll): nothing to re-render."""
+    if old is None or len(old) != len(new):
+        return False
+    return all(k == "as_of" or (k in old and old[k] == v) for k, v in new.items())
+
+
 class BudgetsScreen(LiveScreen):
     TITLE = "Budgets"
     NEEDS_BUDGETS = True
+    FILTER_BOX = "budgets-filter"  # esc clears an open or applied filter first (base.LiveScreen.filtering)
     DEFAULT_CSS = """
     BudgetsScreen #budgets-table { height: 1fr; border: round $primary; scrollbar-size-vertical: 1; }
     BudgetsScreen #budgets-table:focus { border: round $accent; }
@@ -112,7 +123,8 @@ class BudgetsScreen(LiveScreen):
             period = str(b.get("period", ""))
             name_order = (str(b.get("entity", "")).lower(), bool(b.get("rolling")),
                           PERIOD_RANK.get(period[-1:], 9), period)
-            sort = ((-float(b.get("used_pct") or 0),) + name_order) if self.sort_by_used else name_order
+            sort = ((not refused(b), -float(b.get("used_pct") or 0)) + name_order) if self.sort_by_used \
+                else name_order
             groups.setdefault(level, []).append((sort, key))
         ordered = sorted(groups, key=lambda level: (LEVEL_RANK.get(level, len(LEVELS)), level))
         return [(level, [key for _, key in sorted(groups[level])]) for level in ordered]
@@ -220,7 +232,7 @@ class BudgetsScreen(LiveScreen):
                 continue
             if key in self._budgets:
                 b = self._budgets[key]
-                if self._shown.get(key) == b:
+                if same_budget(self._shown.get(key), b):
                     continue  # same budget numbers: nothing to render
                 self._shown[key] = b
             cells = self._render_row(key, rows.get(key))
@@ -265,8 +277,11 @@ class BudgetsScreen(LiveScreen):
         shown = [self._budgets[k] for k in self._order if k in self._budgets]
         exhausted = sum(1 for b in shown if float(b.get("used_pct") or 0) >= 100)
         hot = sum(1 for b in shown if 90 <= float(b.get("used_pct") or 0) < 100)
+        blocking = sum(1 for b in shown if refused(b))
         title = Text("Budgets [3]", style="bold")
         title.append(f"  {len(shown)} of {len(self._budgets)}" if self._match else f"  {len(shown)}")
+        if blocking:
+            title.append(f" · {blocking} blocking", style="bold red")
         if exhausted:
             title.append(f" · {exhausted} exhausted", style="bold red")
         if hot:
@@ -302,9 +317,11 @@ class BudgetsScreen(LiveScreen):
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#budgets-filter", Input)
-        if box.has_class("-open"):
-            box.remove_class("-open")
-            box.value = ""
+        box.remove_class("-open")
+        box.value = ""  # an applied filter keeps its text in the closed box: clear it, so the next esc goes back
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
         if self.filter_text:
             self.set_filter("")
         self.table.focus()

@@ -247,18 +247,26 @@ class OverviewScreen(LiveScreen):
         return out
 
     def _budgets(self, state: ConsoleState, width: int) -> Text:
-        budgets = sorted(state.budgets, key=lambda b: -float(b.get("used_pct") or 0.0))[:HOT_BUDGETS]
+        # a budget refusing requests now comes first, whatever its %: a key blocked by a request bigger than
+        # what is left can sit at 0% used
+        budgets = sorted(state.budgets, key=lambda b: (not int(b.get("refused_recent") or 0),
+                                                       -float(b.get("used_pct") or 0.0)))[:HOT_BUDGETS]
         if not budgets:
             return Text("no budgets configured", style="dim")
         labels = [f"{b.get('level')} {b.get('entity')} {str(b.get('label') or '').lower()}" for b in budgets]
         label_w = min(30, max(len(x) for x in labels))
-        bar_w = max(4, min(20, width - label_w - 8))
+        blocking = max((len(f" blocking ×{int(b.get('refused_recent') or 0):,}") for b in budgets
+                        if b.get("refused_recent")), default=0)
+        bar_w = max(4, min(20, width - label_w - 8 - blocking))
         out = Text()
         for b, label in zip(budgets, labels):
             pct = float(b.get("used_pct") or 0.0)
             if out:
                 out.append("\n")
-            out.append(f"{label[:label_w]:<{label_w}} ")
+            refused = int(b.get("refused_recent") or 0)
+            out.append(f"{label[:label_w]:<{label_w}} ", style="bold red" if refused else "")
             out.append_text(bar(pct, bar_w))
             out.append(f" {pct:3.0f}%", style=_pct_style(pct))
+            if refused:
+                out.append(f" blocking ×{refused:,}", style="bold red")
         return out
