@@ -3,6 +3,19 @@
 Keys: `h` last hour (one point per minute) / `d` last day (spend per hour; rates and latency per
 bucket of minutes), `k` / `t` / `m` spend by key / team / model.
 
+What is drawn (geometry in `app.tui.plot_axes`):
+- value axes have round, evenly spaced ticks on exact rows (`nice_axis`), not plotext's own;
+- spend over time is one column of cells per bucket, computed here: an empty bucket draws nothing (a
+  filled plotext line paints its 0 row in every bucket);
+- requests/s is, per clock-aligned bucket, the mean of its minutes' rates (a minute's requests over
+  60 s), the header's definition (the last 60 s over 60) so the two compare. The minute in progress
+  would read a third of its rate a third of the way into it, so it takes the header's own value
+  instead: with one-minute buckets the line ends at the header's number. The title says the bucket
+  ("1 min avg", "10 min avg");
+- spend by key/team/model: one bar per row, its length proportional to the value (the longest fills
+  the width), each labelled "name value" (fitted to the width: `fit_bar_labels`); rows that do not fit
+  are summed into "(others)".
+
 Cost (a textual-plotext rebuild is 4-30 ms depending on the plot's area and how jagged the line is,
 and it runs on the gateway's event loop):
 - the series is fetched from the source at most once a second (every 5 s in the day window), from
@@ -31,6 +44,8 @@ from textual.containers import Grid
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from ..plot_axes import (bar_cells, canvas_size, column_spans, fit_bar_labels, nice_axis, row_value, short_name,
+                         tick_texts, value_row)
 from .base import LiveScreen
 
 FETCH_EVERY = 1.0  # seconds between series fetches (at most)
@@ -43,6 +58,9 @@ GROUPS = {"k": ("key", "by_key"), "t": ("team", "by_team"), "m": ("model", "by_m
 PLOTS = ("spend", "rps", "latency", "bars")
 BRAILLE_MAX_CELLS = 1600  # plots larger than this (in cells) draw lines with half blocks instead of braille
 Y_LABEL_CELLS = 8  # plotext's y tick labels and axis take about this many columns
+RATE_SPANS = (1, 2, 3, 5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440)  # minutes per requests/s bucket
+OTHERS = "(others)"
+BAR_FILL = "█"
 
 
 def _zone(name: str | None):
@@ -97,12 +115,37 @@ def hourly(minutes: list[int], values: list, offset_min: int) -> tuple[list[int]
     return xs, ys
 
 
-def bar_label(name, group: str, width: int) -> str:
-    """A bar's label: models without the "claude-" prefix; clipped to `width` with an ellipsis."""
-    text = str(name)
-    if group == "m" and text.startswith("claude-") and len(text) > 7:
-        text = text[7:]
-    return text if len(text) <= width else text[:width - 1] + "…"
+def rate_buckets(minutes: list[int], rps: list, max_points: int, offset_min: int = 0
+                 ) -> tuple[list[int], list[float], int]:
+    """Requests/s per bucket of whole minutes: (x = each bucket's last minute, rate, minutes per
+    bucket). The bucket is the smallest of RATE_SPANS that gives at most `max_points` buckets, aligned
+    to the local clock (`offset_min`: the zone's UTC offset) so buckets do not shift as time passes;
+    each rate is the mean of its minutes' rates (= its requests over its seconds)."""
+    n = len(minutes)
+    if not n:
+        return [], [], 1
+    for span in RATE_SPANS:  # from the length alone (not the alignment), so it does not flap
+        if -(-n // span) + (span > 1) <= max(1, max_points):  # + 1: a misaligned start adds a bucket
+            break
+    xs: list[int] = []
+    sums: list[float] = []
+    counts: list[int] = []
+    key = None
+    for m, r in zip(minutes, rps):
+        k = (m + offset_min) // span
+        if k != key:
+            key = k
+            xs.append(m)
+            sums.append(0.0)
+            counts.append(0)
+        xs[-1] = m
+        sums[-1] += float(r or 0)
+        counts[-1] += 1
+    return xs, [s / c for s, c in zip(sums, counts)], span
+
+
+def span_text(minutes: int) -> str:
+    return f"{minutes // 60} h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes} min"
 
 
 def tick_labels(xs: list[int], tz, count: int) -> tuple[list[int], list[str]]:
@@ -220,8 +263,20 @@ class PlotsScreen(LiveScreen):
         width = self.plot(name).size.width
         return max(2, width - Y_LABEL_CELLS) if width else 60
 
+    def _plot_size(self, name: str) -> tuple[int, int]:
+        """The plot's size in cells (what the drawing's geometry depends on); 40 x 10 before layout."""
+        size = self.plot(name).size
+        return (size.width or 40, size.height or 10)
+
     def prepare(self, name: str) -> tuple | None:
-        """What plot `name` should show now, downsampled to its width; None without data."""
+        """What plot `name` should show now, downsampled to its width; None without data.
+
+        spend:   ("spend", window, tz, symbol, minutes per bucket, xs, values, size)
+        rps:     ("rps", window, tz, xs, requests/s, minutes per bucket, size)
+        latency: ("latency", window, tz, xs, p50, p95, size)
+        bars:    ("bars", group, symbol, ((name, value), ...), labels, size)
+        xs are epoch minutes (each bucket's last), values in the display currency, size (width,
+        height) in cells."""
         series = self.series
         if series is None or self.series_window is None:
             return None
@@ -229,37 +284,56 @@ class PlotsScreen(LiveScreen):
         scale = state.per_usd / 1_000_000
         tz_name = state.overview.get("timezone")
         window = self.series_window
+        size = self._plot_size(name)
         xs = list(series.get("minutes") or [])
         if name == "bars":
             _, field = GROUPS[self.group]
             rows = sorted((series.get(field) or {}).items(), key=lambda kv: (-kv[1], kv[0]))
-            height = self.plot(name).size.height or 10
-            top = max(1, height - 3)
-            if len(rows) > top:
-                rows = rows[:top - 1] + [("(others)", sum(v for _, v in rows[top - 1:]))]
-            width = self.plot(name).size.width or 40
+            _, lines = canvas_size(*size, 0, x_ticks=False)  # one bar per row at most
+            if len(rows) > lines:
+                keep = max(0, lines - 1)
+                rows = rows[:keep] + [(OTHERS, sum(v for _, v in rows[keep:]))]
+            names = [k if k == OTHERS else short_name(k, self.group) for k, _ in rows]
+            values = [(v or 0) * scale for _, v in rows]
+            names, labels = fit_bar_labels(names, values, max(12, size[0] // 2))
             return ("bars", self.group, state.currency_symbol,
-                    tuple((bar_label(k, self.group, max(8, width // 3)), sig(v * scale)) for k, v in rows))
+                    tuple((n, sig(v)) for n, v in zip(names, values)), tuple(labels), size)
         max_points = self._max_points(name)
         if name == "spend":
             values = [(v or 0) * scale for v in series.get("spend_micro_usd") or []]
             if window == "d":  # per local clock hour
-                offset = datetime.now(_zone(tz_name)).utcoffset() or timedelta(0)
-                px, py, unit = *hourly(xs, values, int(offset // timedelta(minutes=1))), 60
+                px, py, unit = *hourly(xs, values, self._offset_min(tz_name)), 60
             else:  # per minute
                 px, py, unit = xs, values, 1
             n = len(px)
             px, py = downsample(px, py, max_points, "sum")
             per = unit * (math.ceil(n / len(px)) if px else 1)
-            return ("spend", window, tz_name, state.currency_symbol, per, tuple(px), tuple(sig(y) for y in py))
+            return ("spend", window, tz_name, state.currency_symbol, per, tuple(px), tuple(sig(y) for y in py),
+                    size)
         if name == "rps":
-            px, py = downsample(xs, series.get("rps") or [], max_points, "mean")
-            return ("rps", window, tz_name, tuple(px), tuple(sig(y) for y in py))
+            # The last minute is in progress: its requests over a whole minute would understate the
+            # rate. It gets the header's rate instead (the last 60 s over 60, the same definition as a
+            # whole minute's), so the plot ends where the header is; without one it is left out.
+            rates = [float(r or 0) for r in series.get("rps") or []][:len(xs)]
+            xs = xs[:len(rates)]
+            live = (state.overview.get("summary") or {}).get("rps")
+            if xs and isinstance(live, (int, float)):
+                rates[-1] = float(live)
+            else:
+                xs, rates = xs[:-1], rates[:-1]
+            px, py, span = rate_buckets(xs, rates, max_points, self._offset_min(tz_name))
+            return ("rps", window, tz_name, tuple(px), tuple(sig(y) for y in py), span, size)
         if name == "latency":
             px, p50 = downsample(xs, series.get("p50_ms") or [], max_points, "mean")
             _, p95 = downsample(xs, series.get("p95_ms") or [], max_points, "max")
-            return ("latency", window, tz_name, tuple(px), tuple(sig(y) for y in p50), tuple(sig(y) for y in p95))
+            return ("latency", window, tz_name, tuple(px), tuple(sig(y) for y in p50), tuple(sig(y) for y in p95),
+                    size)
         raise KeyError(name)
+
+    @staticmethod
+    def _offset_min(tz_name: str | None) -> int:
+        offset = datetime.now(_zone(tz_name)).utcoffset() or timedelta(0)
+        return int(offset // timedelta(minutes=1))
 
     # -- drawing ---------------------------------------------------------------------------------
     def plot_resized(self) -> None:
@@ -276,7 +350,7 @@ class PlotsScreen(LiveScreen):
             return
         now = self.clock()
         wait = math.inf  # seconds until the next plot may be drawn
-        drawn_one = False
+        drawn_one = drew = False
         for name in PLOTS:
             data = self.prepare(name)
             if data is None:
@@ -297,6 +371,9 @@ class PlotsScreen(LiveScreen):
             self.draw(name, data)
             self._drawn_hash[name] = digest
             self._last_draw[name] = now
+            drew = True
+        if drew:  # titles that name the drawn buckets ("per 2 min", "10 min avg")
+            self._update_titles()
         if wait < math.inf:
             self._schedule(wait)
 
@@ -326,34 +403,83 @@ class PlotsScreen(LiveScreen):
         plt = widget.plt
         plt.clear_figure()
         if name == "bars":
-            _, group, symbol, rows = data
-            if rows:
-                plt.bar([k for k, _ in rows], [v for _, v in rows], orientation="horizontal", width=0.6)
-            else:
-                plt.title("no spend yet this month")
+            self._draw_bars(plt, data)
         else:
-            tz_name = data[2]
-            xs = data[5] if name == "spend" else data[3]
-            tz = _zone(tz_name)
-            if not xs:
-                plt.title("no data yet")
-                widget.refresh()
-                return
+            self._draw_series(plt, name, data)
+        widget.refresh()
+
+    @staticmethod
+    def _draw_bars(plt, data: tuple) -> None:
+        """One bar per row (a blank row between bars when they fit), from the left axis, its length in
+        cells proportional to its value, labelled with its name and value; no value axis (the labels
+        carry the values)."""
+        _, _, _, rows, labels, (width, height) = data
+        if not rows:
+            plt.title("no spend yet this month")
+            return
+        cols, lines = canvas_size(width, height, max(len(label) for label in labels), x_ticks=False)
+        pitch = 2 if 2 * len(rows) - 1 <= lines else 1
+        ys = [lines - 1 - i * pitch for i in range(len(rows))]
+        vmax = max(v for _, v in rows)
+        cx: list[int] = []
+        cy: list[int] = []
+        for (_, value), y in zip(rows, ys):
+            n = bar_cells(value, vmax, cols)
+            cx.extend(range(n))
+            cy.extend([y] * n)
+        if cx:
+            plt.scatter(cx, cy, marker=BAR_FILL, color="cyan")
+        plt.xlim(0, max(1, cols - 1))
+        plt.ylim(0, max(1, lines - 1))
+        plt.yticks(ys, list(labels))
+        plt.xticks([])
+
+    def _draw_series(self, plt, name: str, data: tuple) -> None:
+        tz = _zone(data[2])
+        width, height = data[-1]
+        if name == "spend":
+            xs, series = data[5], [data[6]]
+        elif name == "rps":
+            xs, series = data[3], [data[4]]
+        else:
+            xs, series = data[3], [data[4], data[5]]
+        if not xs:
+            plt.title("no data yet")
+            return
+        _, lines = canvas_size(width, height, 0)
+        ticks, top = nice_axis(max(max(s) for s in series), lines)
+        texts = tick_texts(ticks)
+        cols, lines = canvas_size(width, height, max(len(t) for t in texts))
+        tick_idx, tick_text = tick_labels(list(xs), tz, max(2, width // 12))
+        if name == "spend":  # a column of cells per bucket, up to its value's row; nothing for 0
+            spans = column_spans(len(xs), cols)
+            cx: list[int] = []
+            cy: list[float] = []
+            for (c0, c1), value in zip(spans, data[6]):
+                if value > 0:
+                    for row in range(value_row(value, top, lines) + 1):
+                        y = row_value(row, top, lines)
+                        cx.extend(range(c0, c1))
+                        cy.extend([y] * (c1 - c0))
+            if cx:
+                plt.scatter(cx, cy, marker=BAR_FILL, color="green")
+            plt.xlim(0, max(1, cols - 1))
+            tick_idx = [(spans[i][0] + spans[i][1] - 1) // 2 for i in tick_idx]
+        else:
             idx = list(range(len(xs)))
             # braille lines cost about twice the half-block ones and grow with the plot's area
-            marker = "braille" if widget.size.width * widget.size.height <= BRAILLE_MAX_CELLS else "hd"
-            if name == "spend":
-                plt.plot(idx, list(data[6]), marker="sd", color="green", fillx=True)
-            elif name == "rps":
+            marker = "braille" if width * height <= BRAILLE_MAX_CELLS else "hd"
+            if name == "rps":
                 plt.plot(idx, list(data[4]), marker=marker, color="cyan")
             else:
                 plt.plot(idx, list(data[4]), marker=marker, color="green", label="p50")
                 plt.plot(idx, list(data[5]), marker=marker, color="red", label="p95")
-            ticks, labels = tick_labels(list(xs), tz, max(2, widget.size.width // 12))
-            if ticks:
-                plt.xticks(ticks, labels)
-            plt.ylim(0, None)
-        widget.refresh()
+            if len(idx) == 1:
+                plt.xlim(-1, 1)
+        if tick_idx:
+            plt.xticks(tick_idx, tick_text)
+        plt.ylim(0, top)
+        plt.yticks(ticks, texts)
 
     # -- titles ----------------------------------------------------------------------------------
     def _update_titles(self) -> None:
@@ -364,9 +490,10 @@ class PlotsScreen(LiveScreen):
             per = "hour" if not spend or spend[4] <= 60 else f"{spend[4] // 60} h"
         else:
             per = "minute" if not spend or spend[4] <= 1 else f"{spend[4]} min"
+        rps = self.drawn.get("rps")
         titles = {
             "spend": f"Spend ({symbol} per {per}) · {window_label}",
-            "rps": f"Requests/s · {window_label}",
+            "rps": f"Requests/s · {span_text(rps[5] if rps else 1)} avg · {window_label}",
             "latency": f"Latency ms [green]p50[/] [red]p95[/] · {window_label}",
             "bars": f"Spend this month by {GROUPS[self.group][0]} ({symbol})",
         }
