@@ -121,3 +121,18 @@ async def test_status_without_variables(tmp_path):
     assert "ANTHROPIC_BASE_URL" in err and "ANTHROPIC_API_KEY" in err and out == ""
     code, _, err = await status(env=user_env(ANTHROPIC_BASE_URL="http://127.0.0.1:1/anthropic"), cwd=tmp_path)
     assert code == 2 and "ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)" in err and "ANTHROPIC_BASE_URL" not in err
+
+
+def test_a_blocking_budget_says_so_even_at_zero_percent():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from app.reports.status_view import budget_lines
+
+    b = {"level": "key", "entity": "asha", "label": "Daily", "period": "1d", "used_pct": 0.0, "spent": 0.0,
+         "limit": 0.5, "remaining": 0.5, "reserved": 0.0, "resets_at_local": "2026-11-29 00:00 IST",
+         "runs_out_at": None, "refused_recent": 92}
+    lines = [line.plain for line in budget_lines(b, "₹", ZoneInfo("Asia/Kolkata"), datetime.now(timezone.utc))]
+    assert lines[-1].strip() == "blocking: 92 request(s) refused in the last hour"
+    assert not any("blocking" in line for line in budget_lines({**b, "refused_recent": 0}, "₹",
+                                                               ZoneInfo("Asia/Kolkata"), datetime.now(timezone.utc)))

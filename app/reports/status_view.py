@@ -103,7 +103,11 @@ def budget_lines(b: dict, symbol: str, tz: ZoneInfo, now: datetime) -> list[Text
         runs_out = datetime.fromisoformat(b["runs_out_at"])
         when += "; used up" if runs_out <= now else f"; at this rate runs out {format_reset(runs_out, tz)}"
     style = "dim" if pct < 75 else colour(pct)
-    return [head, Text("    " + detail, style=style), Text("    " + when, style=style)]
+    lines = [head, Text("    " + detail, style=style), Text("    " + when, style=style)]
+    refused = int(b.get("refused_recent") or 0)
+    if refused:  # a request bigger than what is left: blocked although the bar may read 0%
+        lines.append(Text(f"    blocking: {refused:,} request(s) refused in the last hour", style="bold red"))
+    return lines
 
 
 def render(me: dict, console: Console) -> None:
