@@ -11,8 +11,8 @@ from ..core.routing import RequestFacts
 from .errors import Refusal
 from .failover import body_for, forward_headers
 from .gateway import Gateway
-from .pipeline import (GATEWAY, LastValueHeaders, attribute, authenticate, note_cancelled, read_body, read_messages_body,
-                       start_record)
+from .pipeline import (GATEWAY, LastValueHeaders, attribute, authenticate, note_cancelled, note_refusal, read_body,
+                       read_messages_body, start_record)
 from .providers.base import UpstreamCall, UpstreamReply, UpstreamUnavailable
 
 PATH = "/v1/messages/count_tokens"
@@ -53,8 +53,7 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
         record.status, record.provider_key = 200, "local-estimate"
         return web.json_response({"input_tokens": body.input_tokens})  # what budgets reserve for it
     except Refusal as refusal:
-        record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
-            "gateway_refused", refusal.message
+        note_refusal(record, refusal)
         return refusal.response()
     except asyncio.CancelledError:
         note_cancelled(gw, request, record)

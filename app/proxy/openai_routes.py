@@ -17,8 +17,8 @@ from aiohttp import web
 from ..core.messages_body import MessagesBody
 from .errors import Refusal
 from .failover import Served
-from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, note_cancelled, read_body,
-                       response_started, route_and_forward, start_record)
+from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, note_cancelled, note_refusal,
+                       read_body, response_started, route_and_forward, start_record)
 from .relay import relay_body, relay_stream
 from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
                                     anthropic_to_openai_response, openai_error_body, openai_request_to_anthropic)
@@ -78,8 +78,7 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
         return relay_body(reply, record, transform=lambda message: anthropic_to_openai_response(message, model),
                           transform_error=anthropic_error_to_openai)
     except Refusal as refusal:
-        record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
-            "gateway_refused", refusal.message
+        note_refusal(record, refusal)
         return openai_refusal(refusal)
     except asyncio.CancelledError:
         note_cancelled(gw, request, record)

@@ -109,6 +109,12 @@ def response_started(request: web.Request) -> bool:
     return getattr(request.writer, "output_size", 0) > 0
 
 
+def note_refusal(record: RequestRecord, refusal: Refusal) -> None:
+    """The row of a request the gateway answered itself with an error."""
+    record.status, record.error_type = refusal.status, refusal.error_type or "gateway_refused"
+    record.error_message = refusal.message
+
+
 def note_cancelled(gw: Gateway, request: web.Request, record: RequestRecord) -> None:
     """Why a request's handler was cancelled: the client hung up (aiohttp cancels the handler), or a
     graceful stop ran out of `server.shutdown_timeout_s` while it was still in flight. A note already on
@@ -147,8 +153,7 @@ async def handle_messages(request: web.Request) -> web.StreamResponse:
     try:
         return await serve_messages(request, gw, record, started, served)
     except Refusal as refusal:
-        record.status, record.error_type, record.error_message = refusal.status, refusal.error_type or \
-            "gateway_refused", refusal.message
+        note_refusal(record, refusal)
         return refusal.response()
     except asyncio.CancelledError:
         note_cancelled(gw, request, record)
