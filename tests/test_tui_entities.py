@@ -373,7 +373,7 @@ async def test_local_validation_shows_messages_under_the_fields_and_saves_nothin
         errors = form.errors()
         assert "cannot be negative" in errors["budgets[0]"]
         assert "rolling window is N hours or days" in errors["budgets[1]"] and "'2x'" in errors["budgets[1]"]
-        assert "tokens/min" in errors["rate_limit"]
+        assert "tokens/min" in errors["tokens_per_minute"]
         assert "unknown condition 'modle'" in errors["routing[0]"]
         assert "take no weight" in errors["fallbacks"]
         assert "ISO 8601" in errors["expires_at"]
@@ -393,7 +393,9 @@ async def test_local_validation_shows_messages_under_the_fields_and_saves_nothin
         assert form.errors() == {}
         await pilot.press("n")  # back to the form: still nothing saved
         await modal(pilot, KeyForm)
-        await pilot.press("escape")
+        await pilot.press("escape")  # the form has changes: esc asks first
+        await modal(pilot, Confirm)
+        await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, KeysScreen))
     assert [k["name"] for k in admin.list("virtual_key")] == before
 
@@ -410,17 +412,22 @@ async def test_server_side_errors_land_under_the_right_field(server):
         form.query_one("#team", Select).value = "temp"
         await add_row(pilot, form, "#add-rule")
         form.query_one(RuleRow).query_one(".rule-targets", Input).value = "nowhere:claude-x"
+        # an unknown provider is caught by the form itself, before the diff, in the source's words
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: form.errors().get("routing[0]"), what="provider error")
+        assert isinstance(app.screen, KeyForm)
+        assert form.errors()["routing[0]"] == ("targets[0].provider: no provider named 'nowhere'; "
+                                               "providers: anthropic, sim")
+        form.query_one(RuleRow).query_one(".rule-targets", Input).value = "sim"
         await admin.delete("team", "temp")  # someone else removes the team meanwhile
         await save_and_confirm(pilot, form)
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, KeyForm) and form.errors(), what="server errors")
         errors = form.errors()
         assert "no team named 'temp'" in errors["team"]
-        assert "no provider named 'nowhere'" in errors["routing[0]"] and "targets[0].provider" in errors["routing[0]"]
         assert "dev-c" not in [k["name"] for k in admin.list("virtual_key")]
         # a name that exists already is refused at the name field
         form.query_one("#team", Select).value = Select.NULL
-        form.query_one(RuleRow).query_one(".rule-targets", Input).value = "sim"
         set_input(form, "#name", "dev-a")
         await save_and_confirm(pilot, form)
         await pilot.press("y")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +31,7 @@ class _Parser:
         self.doc = doc
         self.base_dir = base_dir
         self.issues: list[ConfigIssue] = []
+        self.zone: tzinfo = timezone.utc  # the config's timezone once parse() has read it (naive timestamps)
 
     # -- primitives ------------------------------------------------------
     def error(self, path: Path_, message: str) -> None:
@@ -125,7 +126,7 @@ class _Parser:
         currency = self.currency(top.get("currency"), ("currency",))
         tz = self.string(top, "timezone", (), default="UTC")
         try:
-            ZoneInfo(tz)
+            self.zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             self.error(("timezone",), f"unknown IANA timezone {tz!r}; expected a name such as Asia/Kolkata or UTC")
         providers = [self.provider(p, ("providers", i)) for i, p in enumerate(self.seq(top.get("providers"), ("providers",)))]
@@ -326,19 +327,11 @@ class _Parser:
             active=self.boolean(m, "active", path, True), expires_at=expires)
 
     def timestamp(self, value, path) -> datetime | None:
-        if isinstance(value, datetime):
-            parsed = value
-        elif isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                parsed = None
-        else:
-            parsed = None
+        parsed = read_timestamp(value, self.zone)
         if parsed is None:
-            self.error(path, f"expected an ISO 8601 time such as 2026-12-31T23:59:00+05:30; got {_kind(value)}")
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            self.error(path, "expected an ISO 8601 time such as 2026-12-31T23:59 (in the config's timezone) or "
+                             f"2026-12-31T23:59+05:30; got {_kind(value)}")
+        return parsed
 
     def check_references(self, providers, customers, teams, vkeys) -> None:
         for label, items, section in (("provider", providers, "providers"), ("customer", customers, "customers"),
@@ -371,6 +364,23 @@ class _Parser:
         for f, target in enumerate(fallbacks):
             if target.provider and target.provider not in pnames:
                 self.error(path + ("fallbacks", f, "provider"), f"no provider named {target.provider!r}; providers: {_names(pnames)}")
+
+
+def read_timestamp(value, zone: tzinfo) -> datetime | None:
+    """An ISO 8601 time (text, or a datetime YAML has already read) as an aware datetime; None when it is
+    not one. A time without a UTC offset is a wall-clock time in `zone`, the config's timezone: the team
+    reads every other time in that zone (logs --since, reports, budget resets), so an expiry typed the
+    same way must mean the same instant in the YAML, the admin API and the console's form alike."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
 def _kind(value) -> str:

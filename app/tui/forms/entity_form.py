@@ -1,13 +1,20 @@
 """The create / edit form for a customer, team or virtual key.
 
-The form validates locally first (numbers, periods, routing text) and shows each message under its
-field; then it shows a diff of what changes and asks y/n; then the source validates with the config
-file's rules and its field errors (paths such as ``budgets[0].period``) land under the right input.
-The form closes only when the source accepted the change.
+The form validates locally first (numbers, periods, routing text, provider names against the gateway's
+providers) and shows every message under its field at once, with the focus on the first failing field;
+a message goes as soon as its field is edited. Then it shows a diff of what changes and asks y/n; then
+the source validates with the config file's rules and its field errors (paths such as
+``budgets[0].period``) land under the right input. The form closes only when the source accepted the
+change; `esc` on a form with changes asks before throwing them away.
+
+An expiry typed without a UTC offset is in the config's timezone (the rule of the YAML and the admin
+API); the form shows and sends it with the offset, so the diff is never ambiguous.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 from textual import on, work
@@ -16,15 +23,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 from textual.worker import Worker
 
 from ...service.console_source import SourceError
+from ..confirm import Confirm
 from ..diff_view import NOTHING, DiffConfirm, diff_rows
 from .entity_text import FIELDS, KIND_LABEL, RATE_FIELDS, RATE_SHORT, display_fields, error_slot, patch_of
-from .field_text import FieldError, parse_count, parse_expires, parse_globs, parse_name
+from .field_text import (FieldError, expiry_example, expiry_text, parse_count, parse_expires, parse_globs, parse_name,
+                         zone_name)
 from .field_widgets import BudgetRow, FieldErrorLine, RuleRow, labelled_field
-from .routing_text import format_fallbacks, parse_fallbacks
+from .routing_text import format_fallbacks, parse_fallbacks, unknown_provider_problems
 from .worker_errors import report_worker_error
 
 
@@ -69,13 +78,17 @@ class EntityForm(ModalScreen[Saved | None]):
                 Binding("escape", "cancel", "Cancel", id="form-cancel")]
 
     def __init__(self, original: dict | None = None, *, teams: list[str] = (), customers: list[str] = (),
-                 symbol: str = "$", kind: str | None = None):
+                 symbol: str = "$", kind: str | None = None, timezone_name: str | None = None):
         super().__init__()
         self.kind = kind or self.KIND
         self.original = original
         self.teams = list(teams)
         self.customers = list(customers)
         self.symbol = symbol
+        self.timezone_name = timezone_name  # None: the config's, from the console's last overview
+        self.zone: tzinfo = timezone.utc
+        self.opened_with: list = []  # every input's value as the form opened (esc asks if they changed)
+        self.checked: dict[Widget, object] = {}  # every input's value when the messages on screen were made
 
     @property
     def creating(self) -> bool:
@@ -86,8 +99,19 @@ class EntityForm(ModalScreen[Saved | None]):
         return KIND_LABEL[self.kind]
 
     # -- layout --------------------------------------------------------------------------------
+    def config_zone(self) -> tzinfo:
+        """The config's timezone: an expiry typed without an offset means a time there, and a stored one
+        is shown there. From the console's last overview (polled before any screen opens a form)."""
+        state = getattr(self.app, "state", None)
+        name = self.timezone_name or (state.overview.get("timezone") if state is not None else None)
+        try:
+            return ZoneInfo(name) if name else timezone.utc
+        except (ZoneInfoNotFoundError, ValueError):
+            return timezone.utc
+
     def compose(self) -> ComposeResult:
         o = self.original or {}
+        self.zone = self.config_zone()
         title = f"New {self.label}" if self.creating else f"Edit {self.label} {o.get('name')}"
         with Vertical(id="form"):
             yield Static(Text(title), id="form-title")
@@ -97,6 +121,7 @@ class EntityForm(ModalScreen[Saved | None]):
                 yield Button("Save ^s", variant="primary", id="form-save", compact=True)
                 yield Button("Cancel esc", id="form-cancel", compact=True)
                 yield Static("you see a diff before saving", id="form-hint")
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen below
 
     def compose_fields(self) -> ComposeResult:
         o = self.original or {}
@@ -127,7 +152,8 @@ class EntityForm(ModalScreen[Saved | None]):
                 yield Label(RATE_SHORT[key], classes="rate-label")
                 yield Input("" if value is None else str(value), placeholder="–", id=key, compact=True,
                             tooltip=f"{label} (empty = no limit)")
-        yield FieldErrorLine(id="err-rate_limit", classes="field-error")
+        for key, _ in RATE_FIELDS:  # one line each: every bad limit is reported, each clears on its own
+            yield FieldErrorLine(id=f"err-{key}", classes="field-error")
         if "allowed_models" in fields:
             yield from labelled_field("Allowed models", Input(", ".join(o.get("allowed_models") or []),
                                                       placeholder="all models; or globs: claude-sonnet-4*, claude-haiku-*",
@@ -151,8 +177,10 @@ class EntityForm(ModalScreen[Saved | None]):
                 yield Label("Active", classes="field-label")
                 yield Checkbox("active", o.get("active", True) is not False, id="active", compact=True)
                 yield Label("Expires at", id="expires-label")
-                yield Input(o.get("expires_at") or "", placeholder="never; or 2026-12-31T23:59:00+05:30",
-                            id="expires_at", compact=True)
+                zone = zone_name(self.zone)
+                yield Input(expiry_text(o.get("expires_at"), self.zone),
+                            placeholder=f"never; or {expiry_example(self.zone)} ({zone})", id="expires_at",
+                            compact=True, tooltip=f"a time without a UTC offset is in {zone}, the config's timezone")
             yield FieldErrorLine(id="err-active", classes="field-error")
             yield FieldErrorLine(id="err-expires_at", classes="field-error")
         yield FieldErrorLine(id="form-error", classes="field-error")
@@ -171,12 +199,27 @@ class EntityForm(ModalScreen[Saved | None]):
     def on_mount(self) -> None:
         first = self.query("#name").first() if self.creating else None
         (first or self.query(Input).first()).focus()
+        self.opened_with = self.field_values()
+
+    def inputs(self) -> list[Widget]:
+        """Every input, select and checkbox in form order, rows included."""
+        return list(self.query_one("#form-body").query("Input, Select, Checkbox"))
+
+    def field_values(self) -> list:
+        """Every input's value in form order (a row added or removed changes the list): compared with how
+        the form opened to tell whether there is anything to lose."""
+        return [w.value for w in self.inputs()]
+
+    @property
+    def edited(self) -> bool:
+        return self.field_values() != self.opened_with
 
     # -- rows ------------------------------------------------------------------------------------
     @on(Button.Pressed, "#add-budget")
     async def _add_budget(self, event: Button.Pressed) -> None:
         event.stop()
         row = BudgetRow(None, self.symbol)
+        self.query_one("#err-budgets", FieldErrorLine).show("")
         await self.query_one("#budget-list").mount(row)
         row.query_one(".budget-limit", Input).focus()
 
@@ -184,6 +227,7 @@ class EntityForm(ModalScreen[Saved | None]):
     async def _add_rule(self, event: Button.Pressed) -> None:
         event.stop()
         row = RuleRow(None)
+        self.query_one("#err-routing", FieldErrorLine).show("")
         await self.query_one("#rule-list").mount(row)
         row.query_one(".rule-when", Input).focus()
 
@@ -205,7 +249,30 @@ class EntityForm(ModalScreen[Saved | None]):
         self.action_cancel()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Close; with changes, only once the operator says they may go (esc is one key from losing a
+        long edit)."""
+        if not self.edited:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(Confirm("Discard your changes?", yes="Discard (y)", no="Keep editing (n)"), answered)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _field_edited(self, event: Input.Changed | Select.Changed | Checkbox.Changed) -> None:
+        """An edited field's message is out of date: it goes now (the next save checks everything again).
+        Only when the value really differs from the one checked: a change event can arrive after the save
+        that it preceded, and must not wipe the message that save just made."""
+        control = event.control
+        if control in self.checked and self.checked[control] == control.value:
+            return
+        for line in self.error_lines_of(control):
+            line.show("")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
@@ -219,25 +286,40 @@ class EntityForm(ModalScreen[Saved | None]):
         """Every message on screen, by slot id (rows as budgets[i] / routing[i]); for tests and people."""
         out = {}
         for i, row in enumerate(self.query(BudgetRow)):
-            if msg := row.query_one(FieldErrorLine).message:
+            if msg := row.error_line.message:
                 out[f"budgets[{i}]"] = msg
         for i, row in enumerate(self.query(RuleRow)):
-            if msg := row.query_one(FieldErrorLine).message:
+            if msg := row.error_line.message:
                 out[f"routing[{i}]"] = msg
         for line in self.query(".field-error").results(FieldErrorLine):
             if line.id and line.message:
                 out[line.id.removeprefix("err-")] = line.message
         return out
 
-    def show_error(self, path: str, message: str) -> Widget:
-        """Put a message under the input that `path` (as the source reports it) refers to; returns where."""
+    def error_lines_of(self, control: Widget) -> list[FieldErrorLine]:
+        """The lines whose message is about `control`: its own (or its row's and the row list's), and the
+        form-wide one ("nothing changed", a refusal without a field)."""
+        lines = [self.query_one("#form-error", FieldErrorLine)]
+        row = next((a for a in control.ancestors_with_self if isinstance(a, (BudgetRow, RuleRow))), None)
+        if row is not None:
+            lines.append(row.error_line)
+            lines.extend(self.query("#err-budgets" if isinstance(row, BudgetRow) else "#err-routing")
+                         .results(FieldErrorLine))
+        elif control.id:
+            lines.extend(self.query(f"#err-{control.id}").results(FieldErrorLine))
+        return lines
+
+    def error_place(self, path: str, message: str) -> tuple[FieldErrorLine, str]:
+        """The line under the input that `path` (as the source reports it) refers to, and the text there."""
         field, index, rest = error_slot(path)
         rows = {"budgets": BudgetRow, "routing": RuleRow}
         if field in rows and index is not None:
             found = list(self.query(rows[field]))
             if index < len(found):
-                found[index].show_error(f"{rest}: {message}" if rest else message)
-                return found[index]
+                return found[index].error_line, f"{rest}: {message}" if rest else message
+        rate_labels = dict(RATE_FIELDS)
+        if field == "rate_limit" and rest in rate_labels:
+            return self.query_one(f"#err-{rest}", FieldErrorLine), f"{rate_labels[rest]}: {message}"
         detail = (f"item {index + 1}" + (f" {rest}" if rest else "")) if index is not None else rest
         text = f"{detail}: {message}" if detail else message
         slot = "form-error" if field == "name" and not self.creating else field
@@ -245,18 +327,48 @@ class EntityForm(ModalScreen[Saved | None]):
         if line is None:
             line = self.query_one("#form-error", FieldErrorLine)
             text = f"{path}: {message}" if path and path != "(top level)" else message
+        return line, text
+
+    def field_of(self, path: str) -> Widget | None:
+        """The input that `path` is about (to focus it), or None when no single input is."""
+        field, index, rest = error_slot(path)
+        rows = {"budgets": BudgetRow, "routing": RuleRow}
+        if field in rows:
+            found = list(self.query(rows[field]))
+            return found[index].input_of(rest) if index is not None and index < len(found) else None
+        widget_id = rest.split(".")[0] if field == "rate_limit" else field
+        if not widget_id.isidentifier():
+            return None
+        return next(iter(self.query(f"#{widget_id}").results((Input, Select, Checkbox))), None)
+
+    def show_error(self, path: str, message: str) -> Widget:
+        """Put one message under the input that `path` refers to; returns where."""
+        line, text = self.error_place(path, message)
         line.show(text)
         return line
 
     def show_errors(self, problems: list[tuple[str, str]]) -> None:
-        """Show every message, and scroll the first one into view."""
-        shown = [self.show_error(path, message) for path, message in problems]
-        if shown:
-            self.call_after_refresh(shown[0].scroll_visible, animate=False)
+        """Show every message at once (several for one line each on a row of their own), then put the
+        focus on the first failing field in form order, so fixing starts where the eye does."""
+        texts: dict[FieldErrorLine, list[str]] = {}
+        for path, message in problems:
+            line, text = self.error_place(path, message)
+            texts.setdefault(line, []).append(text)
+        for line, lines in texts.items():
+            line.show("\n".join(lines))
+        order = self.inputs()
+        self.checked = {w: w.value for w in order}
+        failing = [w for w in (self.field_of(path) for path, _ in problems) if w is not None and w in order]
+        if failing:
+            first = min(failing, key=order.index)
+            self.call_after_refresh(first.focus)  # focusing scrolls it into view
+        elif texts:
+            self.call_after_refresh(next(iter(texts)).scroll_visible, animate=False)
 
     # -- reading the form ----------------------------------------------------------------------------
-    def collect(self) -> dict:
-        """The entity as the form now says; raises FieldError after showing every problem."""
+    def collect(self, providers: set[str] | None = None) -> dict:
+        """The entity as the form now says; raises FieldError after showing every problem at once.
+        `providers`: the gateway's provider names, to check routing targets and fallbacks (None: unknown)."""
         problems: list[tuple[str, str]] = []
         data: dict = {}
         fields = FIELDS[self.kind]
@@ -265,7 +377,7 @@ class EntityForm(ModalScreen[Saved | None]):
             try:
                 return fn()
             except FieldError as exc:
-                problems.append((slot, str(exc)))
+                problems.append((f"{slot}.{exc.part}" if exc.part else slot, str(exc)))
                 return None
 
         if self.creating:
@@ -281,9 +393,8 @@ class EntityForm(ModalScreen[Saved | None]):
             budgets.append(take(f"budgets[{i}]", row.value))
         data["budgets"] = budgets
         rl = {}
-        for key, label in RATE_FIELDS:
-            value = take("rate_limit", lambda key=key, label=label: _labelled(label, parse_count,
-                                                                              self.query_one(f"#{key}", Input).value))
+        for key, _ in RATE_FIELDS:
+            value = take(f"rate_limit.{key}", lambda key=key: parse_count(self.query_one(f"#{key}", Input).value))
             if value is not None:
                 rl[key] = value
         data["rate_limit"] = rl or None
@@ -293,9 +404,12 @@ class EntityForm(ModalScreen[Saved | None]):
         if "routing" in fields:
             data["routing"] = [take(f"routing[{i}]", row.value) for i, row in enumerate(self.query(RuleRow))]
             data["fallbacks"] = take("fallbacks", lambda: parse_fallbacks(self.query_one("#fallbacks", Input).value))
+            if providers is not None:
+                problems.extend(unknown_provider_problems(data["routing"], data["fallbacks"], providers))
         if "active" in fields:
             data["active"] = self.query_one("#active", Checkbox).value
-            data["expires_at"] = take("expires_at", lambda: parse_expires(self.query_one("#expires_at", Input).value))
+            data["expires_at"] = take("expires_at", lambda: parse_expires(self.query_one("#expires_at", Input).value,
+                                                                          self.zone))
         if problems:
             self.show_errors(problems)
             raise FieldError(f"{len(problems)} field(s) need attention")
@@ -305,11 +419,20 @@ class EntityForm(ModalScreen[Saved | None]):
     def action_save(self) -> None:
         self._save()
 
+    async def provider_names(self) -> set[str] | None:
+        """The gateway's providers now (one may have been added since the form opened), to flag an unknown
+        one under its field before the diff; None when the source cannot say: it checks again on save."""
+        try:
+            return {p["name"] for p in await self.app.source.providers()}
+        except Exception:  # noqa: BLE001 - only an early check: the source's own still runs
+            return None
+
     @work(exclusive=True, group="form-save", exit_on_error=False)
     async def _save(self) -> None:
         self.clear_errors()
+        providers = await self.provider_names() if "routing" in FIELDS[self.kind] else None
         try:
-            data = self.collect()
+            data = self.collect(providers)
         except FieldError:
             return
         if self.creating:
@@ -320,8 +443,8 @@ class EntityForm(ModalScreen[Saved | None]):
             if not payload:
                 self.show_errors([("", "nothing changed")])
                 return
-            old_fields = display_fields(self.kind, self.original, self.symbol)
-        new_fields = display_fields(self.kind, data, self.symbol)
+            old_fields = display_fields(self.kind, self.original, self.symbol, self.zone)
+        new_fields = display_fields(self.kind, data, self.symbol, self.zone)
         rows = diff_rows(old_fields, new_fields)
         if self.creating:
             rows = [r for r in rows if r[2] != NOTHING]
@@ -345,13 +468,6 @@ class EntityForm(ModalScreen[Saved | None]):
                 self.show_errors([("name" if "already exists" in str(exc) and self.creating else "", str(exc))])
             return
         self.dismiss(Saved(entity, value))
-
-
-def _labelled(label: str, fn, text: str):
-    try:
-        return fn(text)
-    except FieldError as exc:
-        raise FieldError(f"{label}: {exc}") from None
 
 
 class KeyForm(EntityForm):

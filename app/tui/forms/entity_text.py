@@ -5,8 +5,10 @@ the patch of what changed, budgets and rate limits in a table cell, and where a 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 
+from .field_text import expiry_text
 from .routing_text import format_fallbacks, format_targets, format_when
 
 PERIOD_SUFFIX = {"1d": "d", "1w": "w", "1M": "M", "1Y": "Y"}
@@ -58,8 +60,9 @@ def rate_text(rl: dict | None) -> str:
     return " · ".join(parts)
 
 
-def display_fields(kind: str, data: dict | None, symbol: str) -> dict[str, str]:
-    """An entity as the diff shows it: one line of text per field (absent = not set)."""
+def display_fields(kind: str, data: dict | None, symbol: str, zone: tzinfo = timezone.utc) -> dict[str, str]:
+    """An entity as the diff shows it: one line of text per field (absent = not set); an expiry as its
+    instant in `zone` (the config's timezone) with the offset, so old and new compare at a glance."""
     data = data or {}
     out: dict[str, str] = {}
     for field in FIELDS[kind]:
@@ -83,7 +86,7 @@ def display_fields(kind: str, data: dict | None, symbol: str) -> dict[str, str]:
         elif field == "active":
             out["active"] = "yes" if value is not False else "no"
         elif field == "expires_at":
-            out["expires at"] = value or "never"
+            out["expires at"] = expiry_text(value, zone) if value else "never"
         elif value is not None:
             out[field] = str(value)
     return out
@@ -102,9 +105,21 @@ def _norm(value):
     return value
 
 
+def _comparable(field: str, value):
+    """A field's value for "did it change": an expiry is an instant (23:59-05:00 is 04:59+00:00 the next
+    day: re-saving a form must not send an expiry that only changed its offset)."""
+    if field == "expires_at" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return _norm(value)
+
+
 def patch_of(kind: str, old: dict, new: dict) -> dict:
     """The fields whose value changes (None clears a field)."""
-    return {f: new.get(f) for f in FIELDS[kind] if f != "name" and _norm(old.get(f)) != _norm(new.get(f))}
+    return {f: new.get(f) for f in FIELDS[kind]
+            if f != "name" and _comparable(f, old.get(f)) != _comparable(f, new.get(f))}
 
 
 FIELD_PATH = re.compile(r"^([A-Za-z_]+)(?:\[(\d+)\])?(?:\.(.*))?$")

@@ -5,14 +5,25 @@ Each parser returns the API's value or raises FieldError, whose text goes on the
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
+
+from ...core import config as _config  # noqa: F401 - first: config.py imports config_parse at its end, so
+from ...core.config_parse import read_timestamp  # importing config_parse before config is circular
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class FieldError(ValueError):
-    """A value a person typed that cannot be used; str() says why, for the line under the field."""
+    """A value a person typed that cannot be used; str() says why, for the line under the field.
+
+    `part` names the input inside a row that holds the value (``limit``, ``period``, ``when``,
+    ``targets[1].provider``), in the source's path syntax, so a local error lands, and takes the focus,
+    exactly where the same error from the source would."""
+
+    def __init__(self, message: str, part: str = ""):
+        super().__init__(message)
+        self.part = part
 
 
 def plain_number(value: Decimal) -> int | float:
@@ -67,15 +78,37 @@ def parse_globs(text: str) -> list[str] | None:
     return items or None
 
 
-def parse_expires(text: str) -> str | None:
+def zone_name(zone: tzinfo) -> str:
+    """``America/New_York`` for a ZoneInfo, ``UTC`` for the fixed UTC zone."""
+    return getattr(zone, "key", None) or zone.tzname(None) or "UTC"
+
+
+def expiry_example(zone: tzinfo) -> str:
+    """The placeholder's example: the last minute of 2026 with the offset `zone` has then."""
+    return datetime(2026, 12, 31, 23, 59, tzinfo=zone).isoformat(timespec="minutes")
+
+
+def expiry_text(value: str | None, zone: tzinfo) -> str:
+    """A stored expiry as the console shows it: the instant in the config's timezone, with its offset,
+    so it reads the way it was typed and is never ambiguous (``2026-12-31T23:59-05:00``)."""
+    when = read_timestamp(value, zone) if value else None
+    if when is None:
+        return value or ""
+    local = when.astimezone(zone)
+    return local.isoformat(timespec="minutes" if local.second == local.microsecond == 0 else "seconds")
+
+
+def parse_expires(text: str, zone: tzinfo = timezone.utc) -> str | None:
+    """An expiry as ISO 8601 text with its UTC offset; empty = never. A time typed without an offset is in
+    `zone`, the config's timezone: the rule of the YAML and the admin API (config_parse.read_timestamp)."""
     raw = text.strip()
     if not raw:
         return None
-    try:
-        datetime.fromisoformat(raw)
-    except ValueError:
-        raise FieldError(f"expected an ISO 8601 time such as 2026-12-31T23:59:00+05:30; got {raw!r}") from None
-    return raw
+    when = read_timestamp(raw, zone)
+    if when is None:
+        raise FieldError(f"expected an ISO 8601 time such as {expiry_example(zone)}, or without the offset "
+                         f"in {zone_name(zone)}; got {raw!r}")
+    return expiry_text(when.isoformat(), zone)
 
 
 def parse_name(text: str) -> str:

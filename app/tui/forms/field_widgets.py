@@ -77,16 +77,33 @@ class BudgetRow(Vertical):
         self.set_class(event.value, "-rolling")
 
     def value(self) -> dict:
-        limit = parse_amount(self.query_one(".budget-limit", Input).value, self.symbol)
+        try:
+            limit = parse_amount(self.query_one(".budget-limit", Input).value, self.symbol)
+        except FieldError as exc:
+            raise FieldError(str(exc), part="limit") from None
         if self.query_one(".budget-rolling", Checkbox).value:
             window = self.query_one(".budget-window", Input).value.strip()
             if not ROLLING_PERIOD.match(window):
-                raise FieldError(f"a rolling window is N hours or days such as 5h or 7d; got {window!r}")
+                raise FieldError(f"a rolling window is N hours or days such as 5h or 7d; got {window!r}",
+                                 part="period")
             return {"limit": limit, "period": window, "rolling": True}
         return {"limit": limit, "period": self.query_one(".budget-period", Select).value}
 
+    def input_of(self, part: str) -> Widget:
+        """The input a message about `part` (``limit``, ``period``, ``rolling``) is about, to focus it."""
+        if part.startswith("period"):
+            rolling = self.query_one(".budget-rolling", Checkbox).value
+            return self.query_one(".budget-window" if rolling else ".budget-period")
+        if part.startswith("rolling"):
+            return self.query_one(".budget-rolling", Checkbox)
+        return self.query_one(".budget-limit", Input)
+
+    @property
+    def error_line(self) -> FieldErrorLine:
+        return self.query_one(".budget-error", FieldErrorLine)
+
     def show_error(self, message: str) -> None:
-        self.query_one(".budget-error", FieldErrorLine).show(message)
+        self.error_line.show(message)
 
 
 class RuleRow(Vertical):
@@ -119,15 +136,23 @@ class RuleRow(Vertical):
         try:
             when = parse_when(self.query_one(".rule-when", Input).value)
         except FieldError as exc:
-            raise FieldError(f"when: {exc}") from None
+            raise FieldError(str(exc), part="when") from None
         try:
             targets = parse_targets(self.query_one(".rule-targets", Input).value)
         except FieldError as exc:
-            raise FieldError(f"targets: {exc}") from None
+            raise FieldError(str(exc), part="targets") from None
         return {"when": when, "targets": targets}
 
+    def input_of(self, part: str) -> Input:
+        """The input a message about `part` (``when.model``, ``targets[0].provider``) is about, to focus it."""
+        return self.query_one(".rule-when" if part.startswith("when") else ".rule-targets", Input)
+
+    @property
+    def error_line(self) -> FieldErrorLine:
+        return self.query_one(".rule-error", FieldErrorLine)
+
     def show_error(self, message: str) -> None:
-        self.query_one(".rule-error", FieldErrorLine).show(message)
+        self.error_line.show(message)
 
 
 def labelled_field(label: str, *widgets: Widget, slot: str) -> ComposeResult:

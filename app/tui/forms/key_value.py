@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class KeyValueModal(ModalScreen[None]):
@@ -52,6 +52,7 @@ class KeyValueModal(ModalScreen[None]):
             with Horizontal():
                 yield Button("Copy (c)", variant="primary", id="key-copy", compact=True)
                 yield Button("Done (esc)", id="key-done", compact=True)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen below
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class Notice(ModalScreen[None]):
@@ -30,6 +30,7 @@ class Notice(ModalScreen[None]):
             yield Static(Text(self.title_text), id="notice-title")
             yield Static(Text(self.message), id="notice-message")
             yield Button("OK", variant="primary", id="notice-ok", compact=True)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen below
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

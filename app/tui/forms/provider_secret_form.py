@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Footer, Input, Select, Static
 from textual.worker import Worker
 
 from ...service.console_source import SourceError
@@ -78,6 +78,7 @@ class ProviderSecretForm(ModalScreen[str | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Store ^s", variant="primary", id="secret-save", compact=True)
                 yield Button("Cancel esc", id="secret-cancel", compact=True)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen below
 
     def on_mount(self) -> None:
         self._update_ref()

@@ -144,3 +144,22 @@ def parse_fallbacks(text: str) -> list[dict]:
 
 def format_fallbacks(fallbacks: list[dict] | None) -> str:
     return ", ".join(t["provider"] + (f":{t['model']}" if t.get("model") else "") for t in fallbacks or [])
+
+
+def unknown_provider_problems(routing: list[dict | None], fallbacks: list[dict] | None,
+                              providers: set[str]) -> list[tuple[str, str]]:
+    """(path, message) for every routing target and fallback naming a provider the gateway does not have.
+
+    The same paths and words as the source's own check (config_parse.check_targets), so the message sits
+    under the same input; caught here, it shows before the diff instead of after the operator said yes."""
+    known = ", ".join(sorted(providers)) or "(none defined)"
+    problems = []
+    for r, rule in enumerate(routing):
+        for t, target in enumerate((rule or {}).get("targets") or []):
+            if target["provider"] not in providers:
+                problems.append((f"routing[{r}].targets[{t}].provider",
+                                 f"no provider named {target['provider']!r}; providers: {known}"))
+    for f, target in enumerate(fallbacks or []):
+        if target["provider"] not in providers:
+            problems.append((f"fallbacks[{f}].provider", f"no provider named {target['provider']!r}; providers: {known}"))
+    return problems
