@@ -189,3 +189,15 @@ async def test_the_footer_of_help_shows_helps_keys_not_the_screens_below():
 def painted_last_line(app) -> str:
     update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     return "".join(segment.text for segment in update.strips[-1])
+
+
+async def test_a_forms_footer_shows_the_forms_keys():
+    app = make_app(FakeSource.scene())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        await pilot.pause(0.3)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, KeyForm)
+        footer = painted_last_line(app)
+        assert "Save" in footer and "Rotate" not in footer and "Disable" not in footer

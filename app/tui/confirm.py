@@ -5,7 +5,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class Confirm(ModalScreen[bool]):
@@ -28,6 +28,7 @@ class Confirm(ModalScreen[bool]):
             with Horizontal():
                 yield Button(self.yes, variant="warning", id="confirm-yes")
                 yield Button(self.no, variant="primary", id="confirm-no")
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen below
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm-yes")

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 NOTHING = "–"
 
@@ -64,6 +64,7 @@ class DiffConfirm(ModalScreen[bool]):
             with Horizontal():
                 yield Button("Save (y)", variant="warning", id="diff-yes", compact=True)
                 yield Button("Back (n)", variant="primary", id="diff-no", compact=True)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen below
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
