@@ -41,7 +41,10 @@ DROP_HEADERS = frozenset((
 def hop_by_hop(headers) -> frozenset[str]:
     """DROP_HEADERS plus every header the client's `Connection` header names: those are for this hop only
     (RFC 9110 7.6.1) and must not reach the provider."""
-    named = {token.strip().lower() for value in headers.getall("connection", ()) for token in value.split(",")}
+    values = headers.getall("connection", None)
+    if values is None or values == ["keep-alive"]:  # what nearly every client sends: nothing more to drop
+        return DROP_HEADERS
+    named = {token.strip().lower() for value in values for token in value.split(",")}
     named -= DROP_HEADERS
     named.discard("")
     return DROP_HEADERS | named if named else DROP_HEADERS
