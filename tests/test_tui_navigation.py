@@ -201,3 +201,27 @@ async def test_a_forms_footer_shows_the_forms_keys():
         assert isinstance(app.screen, KeyForm)
         footer = painted_last_line(app)
         assert "Save" in footer and "Rotate" not in footer and "Disable" not in footer
+
+
+async def test_the_command_line_shows_what_is_typed():
+    app = make_app(FakeSource.scene())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("colon", *"key pra")
+        await pilot.pause()
+        assert "key pra" in painted_last_line(app)
+        await pilot.press(*"nay", "enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, KeysScreen)
+
+
+async def test_a_dialog_opens_over_no_toast():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        await poll(app, pilot)
+        fake.add_breaker("primary", "main", "closed", "open")
+        await poll(app, pilot)
+        assert len(app._notifications) == 1
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert len(app._notifications) == 0

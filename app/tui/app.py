@@ -6,7 +6,7 @@ import logging
 import time
 from functools import partial
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
@@ -295,6 +295,13 @@ class ConsoleApp(App):
         from .help import HelpScreen
         self.push_screen(HelpScreen())
 
+    def push_screen(self, screen, *args, **kwargs):
+        """A dialog (form, question, detail, palette, command line) opens over no toast: ones already shown
+        are cleared (the Failover screen keeps every event), and none arrive while it is open (announce)."""
+        if isinstance(screen, ModalScreen):
+            self.clear_notifications()
+        return super().push_screen(screen, *args, **kwargs)
+
     def switch_mode(self, mode: str):
         """Every way to another screen (number keys, `:`, the palette, jumps) remembers where it came from."""
         if mode != self.current_mode:
@@ -308,6 +315,15 @@ class ConsoleApp(App):
             if mode != self.current_mode:
                 super().switch_mode(mode)
                 return
+
+    def get_system_commands(self, screen):
+        """Textual's palette commands, its Quit described as what it does here."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Quit":
+                what = ("Detach: the gateway in the other process keeps serving" if self.attached else
+                        "Stop the console and the gateway; asks first when requests are in flight")
+                command = SystemCommand("Quit", what, command.callback)
+            yield command
 
     async def action_quit(self) -> None:
         """Textual's own Quit (the command palette's): the same question as ctrl+q when requests are in flight."""
