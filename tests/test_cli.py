@@ -312,3 +312,16 @@ def test_log_lines_carry_the_teams_time_zone(tmp_path):
     finally:
         logging.basicConfig(handlers=[logging.NullHandler()], force=True)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+05:30 WARNING bifrost\.test: hello", line), line
+
+
+def test_logs_into_a_closed_pipe_ends_quietly(logged_run):
+    """`bifrost-tui logs | head -3`: when the reader has gone, no BrokenPipeError traceback."""
+    cfg, env = logged_run
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is already gone: every write fails with EPIPE
+    try:
+        result = subprocess.run(bifrost_cmd("logs", "--config", str(cfg), "--format", "csv"), cwd=cfg.parent, env=env,
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=20)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
