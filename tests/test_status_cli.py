@@ -136,3 +136,17 @@ def test_a_blocking_budget_says_so_even_at_zero_percent():
     assert lines[-1].strip() == "blocking: 92 request(s) refused in the last hour"
     assert not any("blocking" in line for line in budget_lines({**b, "refused_recent": 0}, "₹",
                                                                ZoneInfo("Asia/Kolkata"), datetime.now(timezone.utc)))
+
+
+def test_an_expired_key_says_so():
+    import io
+
+    from rich.console import Console
+
+    from app.reports.status_view import render
+
+    out = io.StringIO()
+    render({"key": "qa-test", "active": True, "expires_at": "2020-01-01T00:00:00+05:30", "timezone": "Asia/Kolkata",
+            "currency": {"symbol": "₹"}, "budgets": []}, Console(file=out, width=100, color_system=None))
+    first = out.getvalue().splitlines()[0]
+    assert "EXPIRED 2020-01-01 00:00 IST" in first and "active" not in first

@@ -30,6 +30,7 @@ SIZE = (120, 40)
 NEW_YORK = ZoneInfo("America/New_York")
 # 23:59 on New Year's Eve in New York is 04:59 UTC the next day: QA's key expired 5 hours early.
 NYE_UTC = datetime(2027, 1, 1, 4, 59, tzinfo=UTC)
+NYE_2036_UTC = datetime(2037, 1, 1, 4, 59, tzinfo=UTC)
 
 
 def new_york_yaml(tmp_path: Path, extra_keys: str = "") -> str:
@@ -132,20 +133,24 @@ async def test_form_reads_shows_and_stores_an_expiry_in_the_config_timezone(new_
         form = await open_form(pilot, "6", KeysScreen, "dev-a")
         expires = form.query_one("#expires_at", Input)
         assert "2026-12-31T23:59-05:00" in expires.placeholder and "America/New_York" in expires.placeholder
-        expires.value = "2026-12-31T23:59"
+        expires.value = "2036-12-31T23:59"  # far enough ahead to stay in the future
         await pilot.press("ctrl+s")
         diff = await screen_of(pilot, DiffConfirm)
-        assert diff.rows == [("expires at", "never", "2026-12-31T23:59-05:00")]  # the instant, with its offset
+        assert diff.rows == [("expires at", "never", "2036-12-31T23:59-05:00")]  # the instant, with its offset
         await pilot.press("y")
         await screen_of(pilot, KeysScreen)
         stored = AdminService(gw).get("virtual_key", "dev-a")["expires_at"]
-        assert datetime.fromisoformat(stored) == NYE_UTC
-        assert next(k for k in gw.config.virtual_keys if k.name == "dev-a").expires_at == NYE_UTC
+        assert datetime.fromisoformat(stored) == NYE_2036_UTC
+        assert next(k for k in gw.config.virtual_keys if k.name == "dev-a").expires_at == NYE_2036_UTC
         # re-opened: shown in New York time; saving it untouched changes nothing
         form = await open_form(pilot, "6", KeysScreen, "dev-a")
-        assert form.query_one("#expires_at", Input).value == "2026-12-31T23:59-05:00"
+        assert form.query_one("#expires_at", Input).value == "2036-12-31T23:59-05:00"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: form.errors().get("form-error") == "nothing changed", what="nothing changed")
+        # a new expiry already past is refused in the form (the key would be refused at once)
+        form.query_one("#expires_at", Input).value = "2020-01-01T00:00"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "has passed" in (form.errors().get("expires_at") or ""), what="past expiry")
 
 
 async def test_when_the_providers_cannot_be_listed_the_source_still_refuses_after_the_diff(new_york_gateway):

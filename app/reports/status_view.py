@@ -119,7 +119,9 @@ def render(me: dict, console: Console) -> None:
     symbol = (me.get("currency") or {}).get("symbol", "$")
     state = "active" if me.get("active", True) else "DISABLED"
     if me.get("expires_at"):
-        state += f", expires {format_reset(datetime.fromisoformat(me['expires_at']), tz)}"
+        expires = datetime.fromisoformat(me["expires_at"])
+        state = f"EXPIRED {format_reset(expires, tz)}" if expires <= now else \
+            f"{state}, expires {format_reset(expires, tz)}"
     console.print(Text.assemble(("key ", "bold"), (str(me["key"]), "bold cyan"), f"  ({state})"))
     console.print(Text(f"team {me.get('team') or '—'}   customer {me.get('customer') or '—'}"))
     budgets = [*me.get("budgets", []), *me.get("team_budgets", []), *me.get("customer_budgets", [])]

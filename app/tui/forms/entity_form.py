@@ -13,7 +13,7 @@ API); the form shows and sends it with the offset, so the diff is never ambiguou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
@@ -408,12 +408,23 @@ class EntityForm(ModalScreen[Saved | None]):
                 problems.extend(unknown_provider_problems(data["routing"], data["fallbacks"], providers))
         if "active" in fields:
             data["active"] = self.query_one("#active", Checkbox).value
-            data["expires_at"] = take("expires_at", lambda: parse_expires(self.query_one("#expires_at", Input).value,
-                                                                          self.zone))
+            data["expires_at"] = take("expires_at", lambda: self.checked_expiry(self.query_one("#expires_at", Input).value))
         if problems:
             self.show_errors(problems)
             raise FieldError(f"{len(problems)} field(s) need attention")
         return data
+
+    def checked_expiry(self, text: str) -> str | None:
+        """The typed expiry, refused when it is a new time already past (the key would be refused at once);
+        an expiry left as it was stays, past or not."""
+        value = parse_expires(text, self.zone)
+        if value is None:
+            return None
+        when = datetime.fromisoformat(value)
+        before = (self.original or {}).get("expires_at")
+        if when <= datetime.now(timezone.utc) and not (before and datetime.fromisoformat(before) == when):
+            raise FieldError("that time has passed: the key would be refused at once (leave empty for never)")
+        return value
 
     # -- saving ----------------------------------------------------------------------------------
     def action_save(self) -> None:
