@@ -314,3 +314,14 @@ async def test_overview_lists_a_blocking_budget_first_with_its_refusals():
         lines = str(text).splitlines()
         assert lines[0].startswith("key asha") and lines[0].rstrip().endswith("blocking ×4")
         assert all(len(line) <= app.screen.query_one("#ov-budgets").content_region.width for line in lines)
+
+
+async def test_a_short_overview_still_names_the_blocking_budgets():
+    """At 80x24 the budgets panel is hidden: the month panel names what is refusing requests."""
+    app = make_app(FakeSource(budgets=_scene_budgets()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.refresh_screen()
+        await pilot.pause()
+        first = str(app.screen.query_one("#ov-month").render()).splitlines()[0]
+        assert first.startswith("blocking key asha") and "(4 refused in the last hour)" in first

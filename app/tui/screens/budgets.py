@@ -54,7 +54,7 @@ class BudgetsScreen(LiveScreen):
     DEFAULT_CSS = """
     BudgetsScreen #budgets-table { height: 1fr; border: round $primary; scrollbar-size-vertical: 1; }
     BudgetsScreen #budgets-table:focus { border: round $accent; }
-    BudgetsScreen #budgets-detail { height: 2; padding: 0 1; color: $text; background: $boost; }
+    BudgetsScreen #budgets-detail { height: auto; max-height: 4; padding: 0 1; color: $text; background: $boost; }
     BudgetsScreen #budgets-filter { dock: bottom; height: 1; border: none; padding: 0 1; display: none; }
     BudgetsScreen #budgets-filter.-open { display: block; }
     """

@@ -123,7 +123,9 @@ class OverviewScreen(LiveScreen):
         summary = state.overview.get("summary") or {}
         width = self._inner_width()
         self._set("ov-spenders", self._spenders(state, summary, width))
-        self._set("ov-month", self._month(state, summary, width))
+        month = self._month(state, summary, width)
+        blocking = None if self.tall else self._blocking(state, width)  # tall: the budgets panel heads with them
+        self._set("ov-month", Text.assemble(blocking, "\n", month) if blocking else month)
         self._set("ov-providers", self._providers(state, width))
         if self.tall:
             self._set("ov-events", self._events(state, width))
@@ -245,6 +247,21 @@ class OverviewScreen(LiveScreen):
             if e.get("reason"):
                 out.append(f"  {e.get('reason')}", style="dim")
         return out
+
+    @staticmethod
+    def _blocking(state: ConsoleState, width: int) -> Text | None:
+        """One line naming the budgets refusing requests now, for a screen too short for the budgets panel."""
+        blocking = sorted((b for b in state.budgets if b.get("refused_recent")),
+                          key=lambda b: -int(b.get("refused_recent") or 0))
+        if not blocking:
+            return None
+        refused = sum(int(b.get("refused_recent") or 0) for b in blocking)
+        names = ", ".join(f"{b.get('level')} {b.get('entity')}" for b in blocking)
+        tail = f" ({refused:,} refused in the last hour)"
+        room = max(8, width - len("blocking ") - len(tail))
+        if len(names) > room:
+            names = names[:room - 1] + "…"
+        return Text.assemble(("blocking ", "bold red"), (names, "red"), (tail, "dim"))
 
     def _budgets(self, state: ConsoleState, width: int) -> Text:
         # a budget refusing requests now comes first, whatever its %: a key blocked by a request bigger than
