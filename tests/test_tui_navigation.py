@@ -225,3 +225,17 @@ async def test_a_dialog_opens_over_no_toast():
         await pilot.press("question_mark")
         await pilot.pause()
         assert len(app._notifications) == 0
+
+
+async def test_the_header_behind_a_dialog_stays_live():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await poll(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        fake.set_summary(uptime_s=7384.0)  # 2h03m
+        await poll(app, pilot)
+        update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+        top = "".join(segment.text for segment in update.strips[0])
+        assert "up 2h03m" in top

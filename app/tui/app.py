@@ -214,6 +214,12 @@ class ConsoleApp(App):
 
     def refresh_screen(self) -> None:
         screen = self.screen
+        if isinstance(screen, ModalScreen):  # a dialog is open: the header behind it stays live, nothing else
+            below = next((s for s in reversed(self.screen_stack) if isinstance(s, LiveScreen)), None)
+            header = below.query_one_optional("#status-header") if below is not None and below.is_mounted else None
+            if header is not None:
+                header.show(self.state, self.badges())
+            return
         if not (isinstance(screen, LiveScreen) and screen.is_mounted):
             return
         header = screen.query_one_optional("#status-header")
