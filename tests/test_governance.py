@@ -377,6 +377,7 @@ async def test_rate_limits_go_on_counting_across_a_restart(up, tmp_path):
         assert (await post_messages(gw, VK_A))[0] == 200
         assert (await post_messages(gw, VK_C))[0] == 200  # 10 real tokens of k-tpm's 12 a minute
         assert (await post_messages(gw, "vk-not-a-key-000000000000000000"))[0] == 401
+        assert (await post_messages(gw, VK_A, b"{not json"))[0] == 400  # refused before the limiter: not counted
     async with running(config) as gw:  # a new process's worth of state, the same SQLite file
         assert (await post_messages(gw, VK_A))[0] == 200  # 1 before the restart + this = 2 a minute
         status, headers, raw = await post_messages(gw, VK_A)
@@ -386,6 +387,18 @@ async def test_rate_limits_go_on_counting_across_a_restart(up, tmp_path):
         assert status == 429 and "(10 used in the last minute)" in error_of(raw, "rate_limit_error")
         assert (await post_messages(gw, VK_B))[0] == 200  # nothing carried over for a key that sent nothing
     assert len(await upstream_messages(up)) == 4
+
+
+async def test_a_request_refused_by_a_budget_after_the_limiter_still_counts_after_a_restart(up, tmp_path):
+    keys = "  - {name: k-broke, key: env:BIFROST_TEST_VK_A, rate_limit: {requests_per_minute: 2}, " \
+           "budgets: [{limit: 0, period: 1M}]}\n"
+    config = from_text(tmp_path, yaml_config(up, keys=keys))
+    async with running(config) as gw:
+        assert (await post_messages(gw, VK_A))[0] == 402  # admitted by the limiter, then refused by the budget
+    async with running(config) as gw:
+        assert (await post_messages(gw, VK_A))[0] == 402
+        status, _, raw = await post_messages(gw, VK_A)
+        assert status == 429 and "2 requests per minute" in error_of(raw, "rate_limit_error")
 
 
 async def test_max_concurrent(up, tmp_path):

@@ -108,7 +108,8 @@ class Governor:
     def recount_rates(self, rows, now: datetime, mono: float) -> int:
         """Rate limits across a restart: each (start time, key, team, customer, tokens) the limiter had
         counted in the last minute (read from the request log) is counted again at its age on the monotonic
-        clock, in every scope the key's limits use now. Returns how many requests were counted."""
+        clock, in its key's, team's and customer's scopes (a scope without a limit is never consulted).
+        Returns how many requests were counted."""
         counted = 0
         for ts, key, team, customer, tokens in rows:
             at = mono - (now - ts).total_seconds()

@@ -43,6 +43,7 @@ class RequestRecord:
     rule: str | None = None  # the routing rule that matched ("key:0", "team:1"), None = default route
     attempts: list = field(default_factory=list)  # every provider attempt: provider, key, model, status, latency, error
     requested_cost_micro_usd: int | None = None  # what it would have cost on the requested model (routing savings)
+    rate_counted: bool = False  # the rate limiter admitted it (so a restart counts it again)
     charges: list | tuple = field(default_factory=list)  # ledger Charges: persisted with the row in one transaction,
     # then dropped from the record (Gateway.finish)
 

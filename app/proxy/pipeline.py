@@ -198,6 +198,7 @@ async def route_and_forward(request: web.Request, gw: Gateway, entry: KeyEntry, 
     if isinstance(permit, Refused):
         raise Refusal.of(permit)
     served.permit = permit
+    record.rate_counted = permit is not None  # limits apply to this key: counted in their windows
     facts = RequestFacts.of(body, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
     plan = gw.planner.plan(entry, facts, record.session_id)
     if not plan:

@@ -8,15 +8,13 @@ import aiosqlite
 from ..core.ratelimit import WINDOW_S
 from .request_log import iso_utc
 
-# Rows the limiter had counted: the Messages and chat routes (count_tokens is not rate-limited), minus the
-# gateway's own refusals decided before the limiter (bad body, unknown or disabled key, a model the key may
-# not use, the rate limit itself). A 402 or 404 came after it and was counted.
+# The rows the limiter admitted (rate_counted), whatever happened to them after: served, refused by a
+# budget, cancelled or failed.
 RECENT_ADMITTED = """
 SELECT ts, key_name, team, customer,
        input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens
 FROM request_log
-WHERE ts >= ? AND key_name IS NOT NULL AND path IN ('/v1/messages', '/openai/v1/chat/completions')
-  AND NOT (provider IS NULL AND status IN (400, 401, 403, 413, 429))
+WHERE ts >= ? AND rate_counted = 1 AND key_name IS NOT NULL
 ORDER BY ts
 """
 

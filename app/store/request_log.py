@@ -38,7 +38,7 @@ def record_to_row(r: RequestRecord) -> tuple:
         u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens,
         r.cost_micro_usd, int(r.priced), round(r.latency_ms, 3), None if r.ttft_ms is None else round(r.ttft_ms, 3),
         r.user_agent, r.session_id, r.prompt, r.response, r.rule,
-        _attempts_json(r.attempts) if r.attempts else None, r.requested_cost_micro_usd,
+        _attempts_json(r.attempts) if r.attempts else None, r.requested_cost_micro_usd, int(r.rate_counted),
     )
 
 

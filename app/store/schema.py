@@ -6,7 +6,7 @@ LOG_COLUMNS = (
     "provider_key", "simulated", "stream", "status", "error_type", "error_message", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cost_micro_usd",
     "priced", "latency_ms", "ttft_ms", "user_agent", "session_id", "prompt", "response", "rule", "attempts",
-    "requested_cost_micro_usd",
+    "requested_cost_micro_usd", "rate_counted",
 )
 
 SCHEMA = """
@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS request_log (
     prompt TEXT, response TEXT,
     rule TEXT,                        -- routing rule that matched, e.g. key:0
     attempts TEXT,                    -- JSON list of provider attempts (failover chain)
-    requested_cost_micro_usd INTEGER  -- the same usage priced at the requested model
+    requested_cost_micro_usd INTEGER, -- the same usage priced at the requested model
+    rate_counted INTEGER NOT NULL DEFAULT 0  -- 1: the rate limiter admitted it (counted again after a restart)
 );
 CREATE INDEX IF NOT EXISTS request_log_ts ON request_log (ts);
 CREATE INDEX IF NOT EXISTS request_log_key_ts ON request_log (key_name, ts);
@@ -60,7 +61,8 @@ FAILOVER_INSERT_SQL = "INSERT INTO failover_events (ts, request_id, key_name, fr
     "VALUES (?, ?, ?, ?, ?, ?)"
 
 # Columns added after the first release: added to older files at open.
-LATER_COLUMNS = {"rule": "TEXT", "attempts": "TEXT", "requested_cost_micro_usd": "INTEGER"}
+LATER_COLUMNS = {"rule": "TEXT", "attempts": "TEXT", "requested_cost_micro_usd": "INTEGER",
+                 "rate_counted": "INTEGER NOT NULL DEFAULT 0"}
 
 COUNTER_UPSERT_SQL = """
 INSERT INTO budget_counters (level, entity, period, window_key, spent_micro_usd) VALUES (?, ?, ?, ?, ?)
