@@ -28,6 +28,7 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
     gw: Gateway = request.app[GATEWAY]
     started = time.perf_counter()
     record = start_record(request, PATH)
+    gw.metrics.in_flight += 1  # a graceful stop waits for it too
     try:
         entry = authenticate(gw, request)
         attribute(record, entry)
@@ -59,6 +60,7 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
         note_cancelled(gw, request, record)
         raise
     finally:
+        gw.metrics.in_flight -= 1
         record.latency_ms = (time.perf_counter() - started) * 1000
         record.cost_micro_usd = 0  # counting tokens is free
         gw.finish(record)

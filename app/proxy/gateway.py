@@ -38,7 +38,7 @@ class Gateway:
         self.prices = prices or PriceTable.load(config.pricing_file, overrides=config.pricing)
         self.directory = Directory(config)
         self.metrics = Metrics()
-        self.stopping = False  # set when a graceful stop begins: requests cancelled after it were cut off
+        self.cutting_off = False  # a graceful stop's wait is over: requests cancelled now were cut off by it
         self.events = EventBus()
         self.writer = RequestLogWriter(config.sqlite_path)
         self.tz = ZoneInfo(config.timezone)

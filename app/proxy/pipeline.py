@@ -120,7 +120,7 @@ def note_cancelled(gw: Gateway, request: web.Request, record: RequestRecord) -> 
     graceful stop ran out of `server.shutdown_timeout_s` while it was still in flight. A note already on
     the row (how its output was estimated) is kept after the reason."""
     started = response_started(request)
-    if gw.stopping:
+    if gw.cutting_off:
         record.status = record.status if started else 503
         record.error_type = "gateway_shutdown"
         reason = (f"cut off: the gateway stopped and this request was still in flight after "

@@ -51,12 +51,12 @@ class GatewayServer:
         """Stop accepting, let in-flight requests finish (up to shutdown_timeout_s), cancel the rest
         (each still writes its log row), then drain the log."""
         if self.runner is not None:
-            self.gateway.stopping = True
             for site in list(self.runner.sites):
                 await site.stop()
             deadline = asyncio.get_running_loop().time() + self.config.server.shutdown_timeout_s
             while self.gateway.metrics.in_flight and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.05)
+            self.gateway.cutting_off = True  # what is still in flight now is cancelled: its rows say so
             await self.runner.cleanup()
             self.runner = None
         await self.gateway.close()
