@@ -6,6 +6,8 @@ The expiry tests run against a REAL in-process gateway whose config says America
 admin service stores is checked, not just what the form shows; the rest use the scripted FakeSource."""
 from __future__ import annotations
 
+import re
+
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +32,8 @@ SIZE = (120, 40)
 NEW_YORK = ZoneInfo("America/New_York")
 # 23:59 on New Year's Eve in New York is 04:59 UTC the next day: QA's key expired 5 hours early.
 NYE_UTC = datetime(2027, 1, 1, 4, 59, tzinfo=UTC)
-NYE_2036_UTC = datetime(2037, 1, 1, 4, 59, tzinfo=UTC)
+LATER = datetime.now(UTC).year + 10
+LATER_NYE_UTC = datetime(LATER + 1, 1, 1, 4, 59, tzinfo=UTC)  # 23:59 on 31 Dec of LATER in New York
 
 
 def new_york_yaml(tmp_path: Path, extra_keys: str = "") -> str:
@@ -132,19 +135,20 @@ async def test_form_reads_shows_and_stores_an_expiry_in_the_config_timezone(new_
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(pilot, "6", KeysScreen, "dev-a")
         expires = form.query_one("#expires_at", Input)
-        assert "2026-12-31T23:59-05:00" in expires.placeholder and "America/New_York" in expires.placeholder
-        expires.value = "2036-12-31T23:59"  # far enough ahead to stay in the future
+        assert re.search(r"YYYY-MM-DDThh:mm-0[45]:00", expires.placeholder), expires.placeholder  # EST or EDT now
+        assert "America/New_York" in expires.placeholder
+        expires.value = f"{LATER}-12-31T23:59"  # years ahead, whenever this runs
         await pilot.press("ctrl+s")
         diff = await screen_of(pilot, DiffConfirm)
-        assert diff.rows == [("expires at", "never", "2036-12-31T23:59-05:00")]  # the instant, with its offset
+        assert diff.rows == [("expires at", "never", f"{LATER}-12-31T23:59-05:00")]  # the instant, with its offset
         await pilot.press("y")
         await screen_of(pilot, KeysScreen)
         stored = AdminService(gw).get("virtual_key", "dev-a")["expires_at"]
-        assert datetime.fromisoformat(stored) == NYE_2036_UTC
-        assert next(k for k in gw.config.virtual_keys if k.name == "dev-a").expires_at == NYE_2036_UTC
+        assert datetime.fromisoformat(stored) == LATER_NYE_UTC
+        assert next(k for k in gw.config.virtual_keys if k.name == "dev-a").expires_at == LATER_NYE_UTC
         # re-opened: shown in New York time; saving it untouched changes nothing
         form = await open_form(pilot, "6", KeysScreen, "dev-a")
-        assert form.query_one("#expires_at", Input).value == "2036-12-31T23:59-05:00"
+        assert form.query_one("#expires_at", Input).value == f"{LATER}-12-31T23:59-05:00"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: form.errors().get("form-error") == "nothing changed", what="nothing changed")
         # a new expiry already past is refused in the form (the key would be refused at once)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 from textual import on, work
@@ -30,8 +29,9 @@ from ...service.console_source import SourceError
 from ..confirm import Confirm
 from ..diff_view import NOTHING, DiffConfirm, diff_rows
 from .entity_text import FIELDS, KIND_LABEL, RATE_FIELDS, RATE_SHORT, display_fields, error_slot, patch_of
+from ..request_detail import zone
 from .field_text import (FieldError, expiry_example, expiry_text, parse_count, parse_expires, parse_globs, parse_name,
-                         zone_name)
+                         read_timestamp, zone_name)
 from .field_widgets import BudgetRow, FieldErrorLine, RuleRow, labelled_field
 from .routing_text import format_fallbacks, parse_fallbacks, unknown_provider_problems
 from .worker_errors import report_worker_error
@@ -103,11 +103,7 @@ class EntityForm(ModalScreen[Saved | None]):
         """The config's timezone: an expiry typed without an offset means a time there, and a stored one
         is shown there. From the console's last overview (polled before any screen opens a form)."""
         state = getattr(self.app, "state", None)
-        name = self.timezone_name or (state.overview.get("timezone") if state is not None else None)
-        try:
-            return ZoneInfo(name) if name else timezone.utc
-        except (ZoneInfoNotFoundError, ValueError):
-            return timezone.utc
+        return zone(self.timezone_name or (state.overview.get("timezone") if state is not None else None))
 
     def compose(self) -> ComposeResult:
         o = self.original or {}
@@ -422,7 +418,7 @@ class EntityForm(ModalScreen[Saved | None]):
             return None
         when = datetime.fromisoformat(value)
         before = (self.original or {}).get("expires_at")
-        if when <= datetime.now(timezone.utc) and not (before and datetime.fromisoformat(before) == when):
+        if when <= datetime.now(timezone.utc) and not (before and read_timestamp(before, self.zone) == when):
             raise FieldError("that time has passed: the key would be refused at once (leave empty for never)")
         return value
 

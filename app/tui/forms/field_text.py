@@ -84,8 +84,10 @@ def zone_name(zone: tzinfo) -> str:
 
 
 def expiry_example(zone: tzinfo) -> str:
-    """The placeholder's example: the last minute of 2026 with the offset `zone` has then."""
-    return datetime(2026, 12, 31, 23, 59, tzinfo=zone).isoformat(timespec="minutes")
+    """The shape of an expiry with the offset `zone` has now (``YYYY-MM-DDThh:mm+05:30``): no example date,
+    which would one day be in the past."""
+    offset = datetime.now(zone).isoformat(timespec="minutes")[16:] or "+00:00"
+    return f"YYYY-MM-DDThh:mm{offset}"
 
 
 def expiry_text(value: str | None, zone: tzinfo) -> str:
