@@ -677,14 +677,12 @@ async def test_count_tokens_never_relays_the_providers_own_trouble(gateway_to, u
     assert json.loads(raw)["input_tokens"] == MessagesBody.of_document({"model": MODEL, "messages": HI}, b"").input_tokens
 
 
-OVER_LIMIT = b'{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"' + b"a" * (64 * 1024 * 1024) + b'"}]}'
-
-
 @pytest.mark.parametrize("path", ["/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens",
                                   "/openai/v1/chat/completions"])
 async def test_a_body_over_the_size_limit_is_the_clients_413_in_its_shape(gateway, path):
     headers = {"content-type": "application/json", "x-api-key": VK_A, "authorization": f"Bearer {VK_A}"}
-    status, got, raw = await http("POST", gateway.url + path, body=OVER_LIMIT, headers=headers, timeout=60)
+    over_limit = b'{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"' + b"a" * (64 * 1024 * 1024) + b'"}]}'
+    status, got, raw = await http("POST", gateway.url + path, body=over_limit, headers=headers, timeout=60)
     assert status == 413 and got["x-should-retry"] == "false"
     body = json.loads(raw)
     if path.startswith("/openai"):

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 
+from ..request_detail import zone
 from ..widgets import bar
 from .budget_layout import Layout
 
@@ -32,14 +32,6 @@ def row_key(b: dict) -> str:
 
 def group_key(level: str) -> str:
     return f"group:{level}"
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str | None):
-    try:
-        return ZoneInfo(name) if name else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
 
 
 def _parse(ts) -> datetime | None:
@@ -171,7 +163,6 @@ def blocking_text(n: int, width: int | None = None) -> str:
     return text if width is None or len(text) <= width else f"blocking ×{_count(n)}"
 
 
-@lru_cache(maxsize=1024)
 def _far(runs_out: str, as_of: str | None, tz) -> bool:
     """Is the run-out date worth its year: more than FAR_DAYS after `as_of`, or in another (local) year?"""
     end, start = _parse(runs_out), _parse(as_of)
@@ -215,7 +206,7 @@ def outlook(b: dict, tz, long: bool, with_time: bool = True, width: int | None =
 
 def row_cells(b: dict, layout: Layout, ctx: Context) -> tuple[Text, ...]:
     """The cells of one budget row, as rich Text (literal: an entity named "[red]" stays literal)."""
-    tz = _zone(ctx.tz_name)
+    tz = zone(ctx.tz_name)
     pct = float(b.get("used_pct") or 0)
     spent, limit, _reserved, remaining = _amounts(b, ctx)
     exhausted = pct >= 100
@@ -283,7 +274,7 @@ def same_cell(a: Text, b: Text) -> bool:
 
 def detail_text(b: dict, ctx: Context, money) -> Text:
     """The highlighted budget in full: exact amounts, local reset time, burn rate, outlook."""
-    tz = _zone(ctx.tz_name)
+    tz = zone(ctx.tz_name)
     pct = float(b.get("used_pct") or 0)
     out = Text()
     out.append(f"{b.get('level')} {b.get('entity')}", style="bold")

@@ -109,17 +109,16 @@ class KeysScreen(_EntityScreen):
     BINDINGS = [*NEW_EDIT, Binding("d", "disable", "Disable", id="key-disable"),
                 Binding("r", "rotate", "Rotate", id="key-rotate"), *DELETE, *TABLE_BINDINGS]
 
+    team_customers: dict = {}  # team -> its customer, replaced (never changed) by each fetch
+
     async def fetch(self) -> list[dict]:
         keys = await self.source.entities("virtual_key")
-        self.aux["teams"] = await self.source.entities("team")
+        self.team_customers = {t.get("name"): t.get("customer") for t in await self.source.entities("team")}
         return keys
 
     def customer_of(self, key: dict) -> str | None:
         """The customer whose budgets the key's requests count against: its own, else its team's."""
-        if key.get("customer"):
-            return key["customer"]
-        team = next((t for t in self.aux.get("teams", ()) if t.get("name") == key.get("team")), None)
-        return team.get("customer") if team else None
+        return key.get("customer") or self.team_customers.get(key.get("team"))
 
     def columns(self) -> list[Column]:
         sym = self.symbol
