@@ -7,11 +7,10 @@ import time
 
 from aiohttp import web
 
-from ..core.routing import RequestFacts
 from .errors import Refusal
 from .failover import body_for, forward_headers
 from .gateway import Gateway
-from .pipeline import (GATEWAY, LastValueHeaders, attribute, authenticate, note_cancelled, note_refusal, read_body,
+from .pipeline import (GATEWAY, attribute, authenticate, check_access, note_cancelled, note_refusal, plan_route, read_body,
                        read_messages_body, start_record)
 from .providers.base import UpstreamCall, UpstreamReply, UpstreamUnavailable
 
@@ -34,12 +33,9 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
         attribute(record, entry)
         body = read_messages_body(await read_body(request))
         record.requested_model = record.served_model = body.model
-        refused = gw.governor.check_access(entry, body.model, record.ts)  # disabled, expired, model not allowed
-        if refused:
-            raise Refusal.of(refused)
-        facts = RequestFacts.of(body, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
+        check_access(gw, entry, body.model, record)
         headers = forward_headers(request)
-        for step in gw.planner.plan(entry, facts, record.session_id):  # where this key's message would go
+        for step in plan_route(gw, request, entry, body, record):  # where this key's message would go
             provider = step.provider
             call = UpstreamCall(PATH, request.query_string, body_for(body, step.model, not provider.translated),
                                 body, step.model, False, headers, prefer_key=step.prefer_key)

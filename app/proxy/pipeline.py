@@ -183,6 +183,19 @@ async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecor
     return relay_body(reply, record)
 
 
+def check_access(gw: Gateway, entry: KeyEntry, model: str, record: RequestRecord) -> None:
+    """A disabled or expired key, or a model the key may not use: the client's 403."""
+    refused = gw.governor.check_access(entry, model, record.ts)
+    if refused:
+        raise Refusal.of(refused)
+
+
+def plan_route(gw: Gateway, request: web.Request, entry: KeyEntry, body: MessagesBody, record: RequestRecord):
+    """The providers (and models) this request goes to, in order: routing rules, then the fallback chain."""
+    facts = RequestFacts.of(body, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
+    return gw.planner.plan(entry, facts, record.session_id)
+
+
 async def route_and_forward(request: web.Request, gw: Gateway, entry: KeyEntry, body: MessagesBody,
                             record: RequestRecord, served: Served):
     """Governance, routing and failover for an Anthropic-shaped body, whatever API the client speaks."""
@@ -191,16 +204,13 @@ async def route_and_forward(request: web.Request, gw: Gateway, entry: KeyEntry, 
     record.stream = body.stream
     if gw.config.logging.store_content:
         record.prompt = body.raw[:CONTENT_CAP].decode("utf-8", "replace")
-    refused = gw.governor.check_access(entry, model, record.ts)
-    if refused:
-        raise Refusal.of(refused)
+    check_access(gw, entry, model, record)
     permit = gw.governor.admit_rate(entry, body.input_tokens)
     if isinstance(permit, Refused):
         raise Refusal.of(permit)
     served.permit = permit
     record.rate_counted = permit is not None  # limits apply to this key: counted in their windows
-    facts = RequestFacts.of(body, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
-    plan = gw.planner.plan(entry, facts, record.session_id)
+    plan = plan_route(gw, request, entry, body, record)
     if not plan:
         raise Refusal(404, f"No available provider of this gateway serves model {model!r}.", "not_found_error")
     return await forward_with_failover(gw, request, entry, plan, body, record, served)
