@@ -224,17 +224,20 @@ class Ledger:
     def reserve(self, states: list[BudgetState], estimate: int, now: datetime) -> Reservation | Denial:
         """All or nothing: reserve `estimate` micro-USD on every budget, or return the first that refuses."""
         worst: Denial | None = None
+        refusing: list[BudgetState] | None = None  # made only when something refuses (the hot path allocates nothing)
         for state in states:
             self.roll(state, now)
             if state.spent + state.reserved + estimate > state.limit_micro:
+                if refusing is None:
+                    refusing = []
+                refusing.append(state)
                 exhausted = state.spent + estimate > state.limit_micro
                 if worst is None or (exhausted and not worst.exhausted):
                     worst = Denial(state, estimate, exhausted)
-        if worst is not None:
+        if refusing:
             minute = int(now.timestamp()) // 60
-            for state in states:  # every budget that would have refused it counts the refusal
-                if state.spent + state.reserved + estimate > state.limit_micro:
-                    self._recent(state).add_refusal(minute)
+            for state in refusing:  # every budget that would have refused it counts the refusal
+                self._recent(state).add_refusal(minute)
             return worst
         for state in states:
             state.reserved += estimate
