@@ -15,6 +15,7 @@ from ..request_detail import local_time, zone
 from ..state import ConsoleState
 from ..widgets import bar
 from .base import LiveScreen
+from .budget_rows import refused
 
 RECENT_EVENTS = 8
 HOT_BUDGETS = 6
@@ -251,13 +252,11 @@ class OverviewScreen(LiveScreen):
     @staticmethod
     def _blocking(state: ConsoleState, width: int) -> Text | None:
         """One line naming the budgets refusing requests now, for a screen too short for the budgets panel."""
-        blocking = sorted((b for b in state.budgets if b.get("refused_recent")),
-                          key=lambda b: -int(b.get("refused_recent") or 0))
+        blocking = sorted((b for b in state.budgets if refused(b)), key=lambda b: -refused(b))
         if not blocking:
             return None
-        refused = sum(int(b.get("refused_recent") or 0) for b in blocking)
         names = ", ".join(f"{b.get('level')} {b.get('entity')}" for b in blocking)
-        tail = f" ({refused:,} refused in the last hour)"
+        tail = f" ({sum(refused(b) for b in blocking):,} refused in the last hour)"
         room = max(8, width - len("blocking ") - len(tail))
         if len(names) > room:
             names = names[:room - 1] + "…"
@@ -266,24 +265,23 @@ class OverviewScreen(LiveScreen):
     def _budgets(self, state: ConsoleState, width: int) -> Text:
         # a budget refusing requests now comes first, whatever its %: a key blocked by a request bigger than
         # what is left can sit at 0% used
-        budgets = sorted(state.budgets, key=lambda b: (not int(b.get("refused_recent") or 0),
+        budgets = sorted(state.budgets, key=lambda b: (not refused(b),
                                                        -float(b.get("used_pct") or 0.0)))[:HOT_BUDGETS]
         if not budgets:
             return Text("no budgets configured", style="dim")
         labels = [f"{b.get('level')} {b.get('entity')} {str(b.get('label') or '').lower()}" for b in budgets]
         label_w = min(30, max(len(x) for x in labels))
-        blocking = max((len(f" blocking ×{int(b.get('refused_recent') or 0):,}") for b in budgets
-                        if b.get("refused_recent")), default=0)
+        blocking = max((len(f" blocking ×{refused(b):,}") for b in budgets if refused(b)), default=0)
         bar_w = max(4, min(20, width - label_w - 8 - blocking))
         out = Text()
         for b, label in zip(budgets, labels):
             pct = float(b.get("used_pct") or 0.0)
             if out:
                 out.append("\n")
-            refused = int(b.get("refused_recent") or 0)
-            out.append(f"{label[:label_w]:<{label_w}} ", style="bold red" if refused else "")
+            count = refused(b)
+            out.append(f"{label[:label_w]:<{label_w}} ", style="bold red" if count else "")
             out.append_text(bar(pct, bar_w))
             out.append(f" {pct:3.0f}%", style=_pct_style(pct))
-            if refused:
-                out.append(f" blocking ×{refused:,}", style="bold red")
+            if count:
+                out.append(f" blocking ×{count:,}", style="bold red")
         return out
