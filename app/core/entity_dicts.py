@@ -1,6 +1,7 @@
 """Entities as plain dicts (the YAML field names) and back, for the management API and the store."""
 from __future__ import annotations
 
+from datetime import timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,9 +75,12 @@ class EntityInvalid(Exception):
         return [{"path": format_path(i.path), "message": i.message} for i in self.issues]
 
 
-def parse_entity(kind: str, data: object, *, providers: set[str], customers: set[str], teams: set[str]):
-    """Validate an API payload with the config file's rules. Raises EntityInvalid listing every problem."""
+def parse_entity(kind: str, data: object, *, providers: set[str], customers: set[str], teams: set[str],
+                 zone: tzinfo = timezone.utc):
+    """Validate an API payload with the config file's rules (a time without an offset is in `zone`, the
+    config's timezone, as in the YAML). Raises EntityInvalid listing every problem."""
     parser = _Parser(YamlDoc("api", data), Path.cwd())
+    parser.zone = zone
     if kind == "customer":
         spec = parser.customer(data, ())
     elif kind == "team":

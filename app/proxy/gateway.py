@@ -120,7 +120,7 @@ class Gateway:
             try:
                 items.append(parse_entity(kind, spec, providers={p.name for p in self.config.providers},
                                           customers={c.name for c in self.config.customers},
-                                          teams={t.name for t in self.config.teams}))
+                                          teams={t.name for t in self.config.teams}, zone=self.tz))
             except EntityInvalid as exc:
                 self.warnings.append(f"stored {kind} {name!r} is invalid and was skipped: {exc}")
 

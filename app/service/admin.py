@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from ..core.budget_status import budget_status
-from ..core.config_parse import read_timestamp
 from ..core.config_source import ConfigIssue
 from ..core.directory import KeyEntry
 from ..core.entity_dicts import KINDS, EntityInvalid, budget_dict, entity_dict, parse_budgets, parse_entity
@@ -111,20 +110,9 @@ class AdminService:
     # -- changing --------------------------------------------------------------------
     def _validate(self, kind: str, data: object):
         c = self.gw.config
-        if kind == "virtual_key":
-            data = self._expiry_with_offset(data)
         return parse_entity(kind, data, providers={p.name for p in c.providers},
-                            customers={x.name for x in c.customers}, teams={t.name for t in c.teams})
-
-    def _expiry_with_offset(self, data: object) -> object:
-        """`expires_at` sent without a UTC offset, given the config's timezone's offset. The YAML reads such
-        a time in `timezone` (config_parse.read_timestamp); the API must not read the same text as UTC
-        (a key in New York would expire 5 hours early). Unreadable text is left for the parser to report."""
-        raw = data.get("expires_at") if isinstance(data, dict) else None
-        if not isinstance(raw, str):
-            return data
-        when = read_timestamp(raw, ZoneInfo(self.gw.config.timezone))
-        return data if when is None else {**data, "expires_at": when.isoformat()}
+                            customers={x.name for x in c.customers}, teams={t.name for t in c.teams},
+                            zone=ZoneInfo(c.timezone))
 
     async def _persist(self, kind: str, name: str, spec_dict: dict, deleted: bool = False) -> None:
         async with self.gw.writer.lock:
