@@ -14,7 +14,7 @@ from app.tui.app import ConsoleApp
 from app.tui.screens.budget_layout import NARROW_COLUMNS, WIDE_COLUMNS
 from app.tui.screens.budget_rows import EXHAUSTED, compact_money, rate_money
 from app.tui.screens.budgets import BudgetsScreen
-from app.tui.screens.plots import PlotsScreen, downsample
+from app.tui.screens.plots import PlotsScreen
 from tui_harness import FakeSource, make_app, running_gateway
 
 PER_USD = 84.0
@@ -408,15 +408,6 @@ async def test_plots_downsample_to_width():
         await settle(app, pilot)
         for name in ("spend", "rps", "latency"):
             assert len(plotted_x(screen.drawn[name])) <= screen.plot(name).size.width
-
-
-def test_downsample_aggregates():
-    xs = list(range(10))
-    assert downsample(xs, [1] * 10, 5, "sum") == ([1, 3, 5, 7, 9], [2.0] * 5)
-    assert downsample(xs, list(range(10)), 3, "max")[1] == [2.0, 5.0, 9.0]
-    assert downsample(xs, list(range(10)), 20, "mean") == (xs, [float(i) for i in range(10)])
-    x, y = downsample(list(range(1440)), [1.0] * 1440, 50, "mean")
-    assert len(x) == 50 and x[-1] == 1439 and set(y) == {1.0}
 
 
 async def test_plots_no_redraw_when_data_unchanged():

@@ -1,22 +1,28 @@
 """Plots (5): what reaches the screen. Bars proportional to spend and every bar labelled, empty spend
-buckets drawn empty, round evenly spaced ticks, requests/s on the header's definition. Checked on the
-prepared data, on the rendered plotext text (what the terminal shows) at 80x24 and 120x40, and on the
-pure helpers in app.tui.plot_axes."""
+buckets drawn empty, round evenly spaced ticks, requests/s on the header's definition, no latency (a gap,
+not 0 ms) where there were no requests, no requests/s before the gateway started, requests/s averaged
+over the running time only, and one time axis with round local-time ticks for the three time plots.
+Checked on the prepared data, on the rendered plotext text (what the terminal shows) at 80x24 and
+120x40, with a fixed clock and series, and on the pure helpers in app.tui.plot_axes / plot_time."""
 from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.tui.plot_axes import (bar_cells, column_spans, compact_number, fit_bar_labels, fit_names, nice_axis,
+from app.tui.plot_axes import (bar_cells, compact_number, fit_bar_labels, fit_names, nice_axis,
                                tick_texts, value_row)
-from app.tui.screens.plots import PlotsScreen, rate_buckets
+from app.tui.plot_time import TimeAxis, latency_buckets, rate_buckets, running_seconds, time_axis
+from app.tui.screens.plots import PlotsScreen
 from tui_harness import FakeSource, make_app
 
 PER_USD = 84.0
 START = 29_500_000  # an epoch minute
+HOUR = 29_460_000  # an epoch minute on a UTC hour
 SIZES = [(80, 24), (120, 40)]
 
 
@@ -109,6 +115,82 @@ def assert_even_round_ticks(ticks: list[tuple[int, float]]) -> None:
     assert any(math.isclose(mantissa, m) for m in (1, 2, 2.5, 5)), ticks
 
 
+IST = ZoneInfo("Asia/Kolkata")  # FakeSource's timezone
+
+
+def local_minute(*args) -> int:
+    """The epoch minute of a local (IST) time."""
+    return int(datetime(*args, tzinfo=IST).timestamp() // 60)
+
+
+def window_series(last: int, n: int, rps: dict[int, float], latency: dict[int, tuple[float, float]]) -> dict:
+    """n minutes ending with `last` (in progress): requests/s and (p50, p95) in the given minutes (by epoch
+    minute), 0 elsewhere, as the gateway's series reports minutes without requests."""
+    minutes = list(range(last - n + 1, last + 1))
+    return {"minutes": minutes, "rps": [rps.get(m, 0.0) for m in minutes],
+            "p50_ms": [latency.get(m, (0.0, 0.0))[0] for m in minutes],
+            "p95_ms": [latency.get(m, (0.0, 0.0))[1] for m in minutes],
+            "spend_micro_usd": [micro(1.0) if rps.get(m) else 0 for m in minutes],
+            "by_key": dict(BY_KEY), "by_team": dict(BY_TEAM), "by_model": dict(BY_MODEL)}
+
+
+async def at(app, pilot, screen: PlotsScreen, now_s: float, **summary) -> None:
+    """Fetch again with the wall clock at `now_s` (and these overview summary fields), then draw."""
+    app.state.overview.setdefault("summary", {}).update(summary)
+    screen.wall_clock = lambda: now_s
+    screen.started_s = -math.inf
+    screen._last_fetch = -math.inf
+    screen.request_fetch()
+    await app.workers.wait_for_complete()
+    screen.update_plots(force=True)
+    await pilot.pause()
+
+
+def canvas(screen: PlotsScreen, name: str) -> tuple[list[str], str, str]:
+    """(the canvas rows top to bottom, the x axis row, the x tick label row) of a time plot, each cut to
+    the canvas's columns (the label row from the plot's left edge: labels may start left of the canvas)."""
+    rendered = lines(screen, name)
+    top = next(i for i, line in enumerate(rendered) if "┌" in line)
+    bottom = next(i for i, line in enumerate(rendered) if "└" in line)
+    left, right = rendered[bottom].index("└") + 1, rendered[bottom].rindex("┘")
+    rows = [line[left:right] for line in rendered[top + 1:bottom]]
+    return rows, rendered[bottom][left:right], rendered[bottom + 1] if bottom + 1 < len(rendered) else ""
+
+
+def x_ticks(screen: PlotsScreen, name: str) -> list[tuple[int, str]]:
+    """(cell, label) of every x tick of a time plot as rendered: each ┬ with the label nearest it."""
+    _, axis_row, label_row = canvas(screen, name)
+    rendered = lines(screen, name)
+    left = next(line for line in rendered if "└" in line).index("└") + 1
+    marks = [i for i, ch in enumerate(axis_row) if ch == "┬"]
+    labels = [(m.start() + len(m.group()) / 2 - left, m.group()) for m in re.finditer(r"\S+(?: \S+)?", label_row)]
+    assert len(marks) == len(labels), (axis_row, label_row)  # every tick labelled, every label a tick
+    return [(c, label) for c, (_, label) in zip(marks, sorted(labels))]
+
+
+def is_mark(ch: str) -> bool:
+    """A braille or block cell: something drawn."""
+    return "\u2801" <= ch <= "\u28ff" or ch in "█▀▄▌▐▖▗▘▙▚▛▜▝▞▟"
+
+
+def drawn_cells(rows: list[str]) -> set[int]:
+    """Columns with anything drawn in them, in any row (legend rows, "p50"/"p95", left out)."""
+    return {c for row in rows if "p50" not in row and "p95" not in row for c, ch in enumerate(row) if is_mark(ch)}
+
+
+def cell_of(axis: TimeAxis, minute: float, cols: int) -> int:
+    return math.floor((minute - axis.start) * cols / (axis.end - axis.start))
+
+
+def clock_minutes(label: str, day: bool) -> int:
+    """Minutes after local midnight of a tick label ("05:20", "Fri 06:00"; "28 Nov" is midnight)."""
+    if re.fullmatch(r"\d\d [A-Z][a-z]{2}", label):
+        assert day, label
+        return 0
+    hh, mm = label.split()[-1].split(":")
+    return int(hh) * 60 + int(mm)
+
+
 # -- bars: proportional, every one labelled -------------------------------------------------------
 @pytest.mark.parametrize("size", SIZES)
 async def test_bars_are_proportional_to_spend(size):
@@ -182,8 +264,13 @@ async def test_empty_spend_buckets_draw_nothing(size):
         zero_row = next(line for line in lines(screen, "spend") if line.strip().startswith("0┤"))
         canvas = zero_row.partition("┤")[2].rstrip().removesuffix("│")
         filled = canvas.count("█")
-        spans = column_spans(len(values), len(canvas))
-        assert filled == sum(hi - lo for (lo, hi), v in zip(spans, values) if v > 0)
+        axis, covers = drawn[-2], drawn[7]
+        cells = set()
+        for (lo, hi), v in zip(covers, values):
+            if v > 0:
+                cells.update(range(*axis.cells(lo, hi, len(canvas))))
+        assert filled == len(cells)  # each bucket's columns at its time on the axis, nothing for 0
+        assert {i for i, ch in enumerate(canvas) if ch == "█"} == cells
         assert canvas[: len(canvas) // 2].strip() == ""  # the first half hour had no spend: blank
 
 
@@ -258,33 +345,62 @@ async def test_rps_matches_the_header_rate():
         assert top >= 5.0
 
 
-async def test_rps_without_a_header_rate_leaves_the_current_minute_out():
-    rps = [5.0] * 59 + [1.0]
+async def test_rps_without_a_header_rate_counts_the_current_minute_so_far():
+    # 100 requests in the 20 s of the current minute so far: 5/s, like the minutes before it
+    rps = [5.0] * 59 + [round(100 / 60, 3)]
     app, _ = plots_app(series(rps=rps))
     async with app.run_test(size=(120, 40)) as pilot:
         app.state.overview["summary"].pop("rps", None)
         screen = await open_plots(app, pilot)
-        screen.update_plots(force=True)
+        await at(app, pilot, screen, (START + 59) * 60 + 20)
         drawn = screen.drawn["rps"]
-        assert drawn[3][-1] == START + 58 and set(drawn[4]) == {5.0}
+        assert drawn[3][-1] == START + 59 and set(drawn[4]) == {5.0}
 
 
 def test_rate_buckets():
     minutes = list(range(START, START + 60))
     rates = [float(i % 4) for i in range(60)]
-    xs, ys, span = rate_buckets(minutes, rates, 60)
-    assert span == 1 and ys == rates and xs == minutes
-    xs, ys, span = rate_buckets(minutes, rates, 30)
-    assert span == 3 and len(xs) <= 30
+    xs, ys, _ = rate_buckets(minutes, rates, 1)
+    assert ys == rates and xs == minutes
+    xs, ys, _ = rate_buckets(minutes, rates, 3)
     for x, y in zip(xs, ys):  # each bucket: the mean of the whole minutes in it, clock-aligned
-        members = [r for m, r in zip(minutes, rates) if m // span == x // span]
+        members = [r for m, r in zip(minutes, rates) if m // 3 == x // 3]
         assert y == pytest.approx(sum(members) / len(members))
-    # the bucket does not change as the window slides a minute
-    assert rate_buckets(minutes[1:] + [START + 60], rates, 30)[2] == span
     day = list(range(START, START + 1440))
-    xs, ys, span = rate_buckets(day, [2.0] * 1440, 30, offset_min=330)
-    assert span == 60 and set(ys) == {2.0} and len(xs) <= 30
+    xs, ys, _ = rate_buckets(day, [2.0] * 1440, 60, offset_min=330)
+    assert set(ys) == {2.0} and len(xs) in (24, 25)
     assert all((x + 330) % 60 == 59 for x in xs[:-1])  # buckets end on the local hour
+
+
+def test_rate_buckets_count_only_the_running_time():
+    # one hour (UTC): the gateway started at :42:30, it is :50:30 now; 4.8 req/s all along
+    hour = list(range(HOUR, HOUR + 51))  # :00 .. :50, the last in progress
+    started, now = hour[42] * 60 + 30, hour[50] * 60 + 30
+    rps = [0.0] * 42 + [round(4.8 * 30 / 60, 3)] + [4.8] * 7 + [round(4.8 * 30 / 60, 3)]
+    _, ys, covers = rate_buckets(hour, rps, 60, started_s=started, now_s=now, live=4.8)
+    assert ys == [pytest.approx(4.8)]  # QA: 0.7, averaged over the hour before the start and to come
+    assert covers == [(hour[42], hour[50] + 1)]
+    # without the header's rate: the current minute's requests so far over its 30 s
+    assert rate_buckets(hour, rps, 60, started_s=started, now_s=now)[1] == [pytest.approx(4.8)]
+    # ten-minute buckets: before the start no value (None), after it a real 0 where there were no requests
+    rps2 = [0.0] * 45 + [3.0] * 6
+    _, ys, _ = rate_buckets(hour, rps2, 10, started_s=hour[30] * 60, now_s=now, live=3.0)
+    assert ys[:3] == [None, None, None] and ys[3] == 0.0 and ys[4] == pytest.approx(1.5)
+    assert ys[5] == pytest.approx(3.0)
+    assert running_seconds(hour[42], started, now) == 30 and running_seconds(hour[41], started, now) == 0
+    assert running_seconds(hour[50], started, now) == 30 and running_seconds(hour[43], started, now) == 60
+
+
+def test_latency_buckets_leave_minutes_without_requests_out():
+    minutes = list(range(HOUR, HOUR + 12))
+    rps = [0.0] * 4 + [1.0, 3.0] + [0.0] * 4 + [2.0, 2.0]
+    p50 = [0.0] * 4 + [100.0, 200.0] + [0.0] * 4 + [300.0, 300.0]
+    p95 = [0.0] * 4 + [150.0, 400.0] + [0.0] * 4 + [350.0, 500.0]
+    _, o50, o95, covers = latency_buckets(minutes, rps, p50, p95, 2)
+    assert o50[:2] == [None, None] and o95[:2] == [None, None]  # no requests: no latency, not 0 ms
+    assert o50[2] == pytest.approx((1 * 100 + 3 * 200) / 4) and o95[2] == 400.0  # weighted mean, max
+    assert o50[3:5] == [None, None] and o50[5] == 300.0 and o95[5] == 500.0
+    assert covers[2] == (HOUR + 4, HOUR + 6)
 
 
 # -- label helpers ------------------------------------------------------------------------------------
@@ -303,5 +419,172 @@ def test_compact_number_and_bar_cells():
         ["0.00", "0.90", "63.51", "1.23k", "12.3k", "1.00M", "1.50M"]
     assert bar_cells(63.51, 63.51, 20) == 20 and bar_cells(15.85, 63.51, 20) == 5
     assert bar_cells(0.01, 63.51, 20) == 1 and bar_cells(0, 63.51, 20) == 0
-    assert column_spans(3, 10) == [(0, 3), (3, 6), (6, 10)]
-    assert all(hi > lo for lo, hi in column_spans(12, 10))
+    axis = TimeAxis(0, 60)
+    assert [axis.cells(lo, lo + 20, 30) for lo in (0, 20, 40)] == [(0, 10), (10, 20), (20, 30)]
+    assert axis.cells(30, 30.5, 30) == (15, 16)  # narrower than a cell: still one
+
+
+# -- QA, with the demo 20 minutes old: gaps, the gateway's start, one time axis --------------------------
+NOW_MIN = local_minute(2026, 11, 28, 5, 50)  # a Saturday, 05:50 IST; the minute in progress
+NOW_S = NOW_MIN * 60 + 30  # 05:50:30
+STARTED_MIN = local_minute(2026, 11, 28, 5, 30)  # the gateway started at 05:30:00: 20.5 minutes up
+BUSY_MIN = local_minute(2026, 11, 28, 5, 40)  # requests from 05:40 on (none 05:30-05:39)
+
+
+def qa_series(n: int) -> dict:
+    busy = range(BUSY_MIN, NOW_MIN + 1)
+    rps = {m: 5.0 for m in busy} | {NOW_MIN: 2.5}  # the current minute: 75 requests in its 30 s
+    return window_series(NOW_MIN, n, rps, {m: (200.0, 261.0) for m in busy})
+
+
+async def qa_screen(app, fake, pilot, window: str) -> PlotsScreen:
+    """The plots screen on the QA series for `window`, at 05:50:30 with the gateway up since 05:30."""
+    screen = await open_plots(app, pilot)
+    if window == "d":
+        fake.series_data = qa_series(1440)
+        await press(app, pilot, "d")
+    await at(app, pilot, screen, NOW_S, uptime_s=NOW_S - STARTED_MIN * 60)
+    return screen
+
+
+@pytest.mark.parametrize("window", ["h", "d"])
+@pytest.mark.parametrize("size", SIZES)
+async def test_latency_is_blank_without_requests(size, window):
+    app, fake = plots_app(qa_series(60), rps=5.0)
+    async with app.run_test(size=size) as pilot:
+        screen = await qa_screen(app, fake, pilot, window)
+        drawn = screen.drawn["latency"]
+        assert drawn[1] == window and len(drawn[-2].labels) >= 2
+        assert drawn[-2].end - drawn[-2].start == (60 if window == "h" else 1440)
+        axis, covers = drawn[-2], drawn[-3]
+        for (lo, hi), p50, p95 in zip(covers, drawn[4], drawn[5]):
+            if hi <= BUSY_MIN:  # no requests in the bucket: no latency, not 0 ms
+                assert p50 is None and p95 is None, (lo, hi)
+            else:
+                assert p50 == 200.0 and p95 == 261.0
+        rows, _, _ = canvas(screen, "latency")
+        cols = len(rows[0])
+        assert not any(is_mark(ch) for ch in rows[-1])  # QA: 0┤⣀⣀⣀… along the whole window
+        first = cell_of(axis, BUSY_MIN, cols)
+        assert drawn_cells(rows) and min(drawn_cells(rows)) >= first  # blank before the first request
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_rps_is_blank_before_the_gateway_started_and_zero_after(size):
+    app, fake = plots_app(qa_series(60), rps=5.0)
+    async with app.run_test(size=size) as pilot:
+        screen = await qa_screen(app, fake, pilot, "h")
+        assert screen.started_s == STARTED_MIN * 60
+        drawn = screen.drawn["rps"]
+        axis, covers, span = drawn[-2], drawn[-3], drawn[5]
+        values = dict(zip(covers, drawn[4]))
+        assert all(v is None for (lo, hi), v in values.items() if hi <= STARTED_MIN)  # no gateway yet
+        assert all(v == 0.0 for (lo, hi), v in values.items() if lo >= STARTED_MIN and hi <= BUSY_MIN)
+        assert any(lo >= STARTED_MIN and hi <= BUSY_MIN for lo, hi in values)  # an idle bucket: a real 0
+        assert drawn[4][-1] == pytest.approx(5.0)  # the header's rate, not 2.5 (half a minute over 60 s)
+        rows, _, _ = canvas(screen, "rps")
+        cols = len(rows[0])
+        start_cell = cell_of(axis, STARTED_MIN, cols)
+        assert min(drawn_cells(rows)) >= start_cell  # nothing before the gateway existed
+        zero_row = rows[-1]
+        idle = range(cell_of(axis, STARTED_MIN + span, cols), cell_of(axis, BUSY_MIN - span, cols))
+        assert any(is_mark(zero_row[c]) for c in idle), zero_row  # idle but running: drawn at 0
+        assert not any(is_mark(ch) for ch in zero_row[:start_cell])
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_day_view_rps_is_averaged_over_the_running_time(size):
+    # QA: the header at 4.8 req/s, the "1 h avg" line ending around 0.7
+    app, fake = plots_app(qa_series(60), rps=4.8)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_plots(app, pilot)
+        busy = range(STARTED_MIN, NOW_MIN + 1)  # requests at 4.8/s since the start this time
+        fake.series_data = window_series(NOW_MIN, 1440, {m: 4.8 for m in busy} | {NOW_MIN: 2.4},
+                                         {m: (200.0, 261.0) for m in busy})
+        await press(app, pilot, "d")
+        await at(app, pilot, screen, NOW_S, uptime_s=NOW_S - STARTED_MIN * 60)
+        drawn = screen.drawn["rps"]
+        assert drawn[1] == "d" and drawn[5] >= 30
+        assert drawn[4][-1] == pytest.approx(4.8, rel=0.01)  # not diluted by 05:00-05:30 nor 05:51-06:00
+        assert all(v is None for (lo, hi), v in zip(drawn[-3], drawn[4]) if hi <= STARTED_MIN)
+        assert all(v == pytest.approx(4.8, rel=0.01) for v in drawn[4] if v is not None)
+        title = str(screen.plot("rps").border_title)
+        assert f"{drawn[5] // 60} h avg" in title if drawn[5] >= 60 else f"{drawn[5]} min avg" in title
+        # the line's last point is on the row of 4.8, not near 0
+        rows, _, _ = canvas(screen, "rps")
+        ticks = y_ticks(screen, "rps")
+        top_row = max(r for r, row in enumerate(reversed(rows)) if any(is_mark(ch) for ch in row))
+        step_rows, step = ticks[1][0] - ticks[0][0], ticks[1][1] - ticks[0][1]
+        assert abs(top_row - 4.8 / step * step_rows) <= 1
+
+
+@pytest.mark.parametrize("window", ["h", "d"])
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_time_plots_share_round_evenly_spaced_ticks(size, window):
+    app, fake = plots_app(qa_series(60), rps=5.0)
+    async with app.run_test(size=size) as pilot:
+        screen = await qa_screen(app, fake, pilot, window)
+        axes = {screen.drawn[name][-2] for name in ("spend", "rps", "latency")}
+        assert len(axes) == 1  # one axis
+        axis = axes.pop()
+        assert (axis.start, axis.end) == (NOW_MIN - (59 if window == "h" else 1439), NOW_MIN + 1)
+        rendered = {}
+        for name in ("spend", "rps", "latency"):
+            ticks = x_ticks(screen, name)
+            cols = len(canvas(screen, name)[0][0])
+            assert len(ticks) >= 2, (name, ticks)
+            labels = [label for _, label in ticks]
+            rendered[name] = labels
+            assert len(set(labels)) == len(labels)  # no two ticks with the same text (QA: 05:00 twice)
+            times = [t for t in axis.ticks if axis.labels[axis.ticks.index(t)] in labels]
+            assert len(times) == len(labels)
+            for (cell, label), t in zip(ticks, times):  # each at its true position
+                assert cell == cell_of(axis, t, cols), (name, label, cell)
+                local = datetime.fromtimestamp(t * 60, IST)
+                assert clock_minutes(label, window == "d") == local.hour * 60 + local.minute
+            steps = {b - a for a, b in pairwise(times)}
+            assert len(steps) == 1, (name, labels)  # evenly spaced in time
+            step = steps.pop()
+            assert step in ((10, 15, 20, 30) if window == "h" else (180, 240, 360, 720)), (name, labels)
+            assert all(clock_minutes(label, window == "d") % step == 0 for label in labels)  # round
+            gaps = {b - a for (a, _), (b, _) in pairwise(ticks)}
+            assert max(gaps) - min(gaps) <= 1  # evenly spaced on screen (to the cell)
+            if window == "d":
+                assert "28 Nov" in labels  # midnight carries the date
+        assert rendered["spend"] == rendered["rps"] == rendered["latency"]  # the same ticks in the three
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_day_view_ticks_that_repeat_a_clock_time_show_the_day(size):
+    last = local_minute(2026, 11, 28, 5, 59)  # the window: Fri 06:00 to Sat 06:00
+    app, fake = plots_app(window_series(last, 60, {}, {}))
+    async with app.run_test(size=size) as pilot:
+        screen = await open_plots(app, pilot)
+        fake.series_data = window_series(last, 1440, {last: 1.0}, {last: (100.0, 100.0)})
+        await press(app, pilot, "d")
+        await at(app, pilot, screen, last * 60 + 30)
+        axis = screen.drawn["rps"][-2]
+        for name in ("spend", "rps", "latency"):
+            labels = [label for _, label in x_ticks(screen, name)]
+            assert len(set(labels)) == len(labels), labels
+            clock = [label.split()[-1] for label in labels if ":" in label]
+            repeated = {c for c in clock if clock.count(c) > 1}
+            for label in labels:  # a clock time shown twice says which day each is
+                if label.split()[-1] in repeated:
+                    assert re.fullmatch(r"(Fri|Sat) \d\d:\d\d", label), labels
+        if size == (120, 40):  # room for them: 6-hourly, both 06:00s shown with their day
+            assert axis.labels == ("Fri 06:00", "Fri 12:00", "Fri 18:00", "28 Nov", "Sat 06:00")
+
+
+def test_time_axis_steps():
+    hour = local_minute(2026, 11, 28, 4, 51)
+    for cols, step in ((30, 20), (50, 10), (100, 5)):
+        axis = time_axis(hour, hour + 60, IST, cols, day=False)
+        times = [datetime.fromtimestamp(t * 60, IST) for t in axis.ticks]
+        assert all((t.hour * 60 + t.minute) % step == 0 for t in times), (cols, axis.labels)
+        assert {b - a for a, b in pairwise(axis.ticks)} == {step}, (cols, axis.labels)
+    day = local_minute(2026, 11, 27, 5, 51)
+    for cols, step in ((30, 720), (52, 360), (80, 180), (120, 120)):
+        axis = time_axis(day, day + 1440, IST, cols, day=True)
+        assert {b - a for a, b in pairwise(axis.ticks)} == {step}, (cols, axis.labels)
+        assert "28 Nov" in axis.labels

@@ -6,8 +6,8 @@ look equal, hides tick labels and paints empty buckets. The plots screen therefo
 
 - `nice_axis` chooses round, evenly spaced ticks (1, 2, 2.5 or 5 times a power of ten) that land on
   exact character rows, and the axis top that puts them there;
-- `bar_cells` / `column_spans` say which cells a bar covers, so bar lengths are proportional to the
-  values and a zero is no cell at all;
+- `bar_cells` says how many cells a bar covers, so bar lengths are proportional to the values and a
+  zero is no cell at all (which columns a time bucket covers is `app.tui.plot_time`'s);
 - `fit_bar_labels` makes one label per bar, "name value", fitted to a width (the `claude-` prefix of
   model names dropped, long names shortened with an ellipsis, kept distinct).
 
@@ -104,18 +104,6 @@ def bar_cells(value: float, vmax: float, cells: int) -> int:
     if not value > 0 or not vmax > 0 or cells <= 0:
         return 0
     return max(1, min(cells, round(cells * value / vmax)))
-
-
-def column_spans(n: int, columns: int) -> list[tuple[int, int]]:
-    """Columns [start, end) of each of `n` equal buckets across `columns` columns, left to right,
-    together covering every column once (buckets get at least one column each; when there are more
-    buckets than columns, neighbours share)."""
-    spans = []
-    for i in range(n):
-        lo = i * columns // n
-        hi = max(lo + 1, (i + 1) * columns // n)
-        spans.append((min(lo, columns - 1), min(hi, columns)))
-    return spans
 
 
 def canvas_size(width: int, height: int, label_cells: int, x_ticks: bool = True) -> tuple[int, int]:

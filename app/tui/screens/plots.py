@@ -1,29 +1,33 @@
 """Plots (5): spend over time, requests/s, latency p50/p95, and this month's spend by key/team/model.
 
-Keys: `h` last hour (one point per minute) / `d` last day (spend per hour; rates and latency per
-bucket of minutes), `k` / `t` / `m` spend by key / team / model.
+Keys: `h` last hour / `d` last day, `k` / `t` / `m` spend by key / team / model.
 
-What is drawn (geometry in `app.tui.plot_axes`):
+What is drawn (value axes and cells in `app.tui.plot_axes`, the time axis and buckets in
+`app.tui.plot_time`, the bars in `app.tui.plot_bars`):
+- the three time plots share one x axis: the window (the last 60 or 1440 minutes, ending with the
+  current minute), ticks at round local times (every 5-60 min in the hour view, 1-12 h in the day
+  view; local midnight labelled with its date) at their true positions, every bucket drawn where its
+  time is;
+- buckets are whole minutes aligned to the local clock, the same for the three plots (spend at least an
+  hour in the day view), the smallest that gives at most one bucket per column;
 - value axes have round, evenly spaced ticks on exact rows (`nice_axis`), not plotext's own;
-- spend over time is one column of cells per bucket, computed here: an empty bucket draws nothing (a
-  filled plotext line paints its 0 row in every bucket);
-- requests/s is, per clock-aligned bucket, the mean of its minutes' rates (a minute's requests over
-  60 s), the header's definition (the last 60 s over 60) so the two compare. The minute in progress
-  would read a third of its rate a third of the way into it, so it takes the header's own value
-  instead: with one-minute buckets the line ends at the header's number. The title says the bucket
-  ("1 min avg", "10 min avg");
-- spend by key/team/model: one bar per row, its length proportional to the value (the longest fills
-  the width), each labelled "name value" (fitted to the width: `fit_bar_labels`); rows that do not fit
-  are summed into "(others)".
+- spend over time is one column of cells per bucket: an empty bucket draws nothing;
+- requests/s per bucket is its requests over the seconds of it during which the gateway was running
+  (its start from the overview's uptime_s), up to now: a bucket from before the gateway started has no
+  value (blank), one after with no requests is 0. With one-minute buckets the minute in progress takes
+  the header's rate (the last 60 s over 60), so the line ends at the header's number. The title says the
+  bucket ("1 min avg", "1 h avg");
+- latency per bucket comes from the minutes that had requests only (p50: their mean weighted by
+  requests, p95: their maximum): a bucket without requests has no latency and is blank, not 0 ms;
+- spend by key/team/model: one bar per row, labelled "name value" (`app.tui.plot_bars`).
 
 Cost (a textual-plotext rebuild is 4-30 ms depending on the plot's area and how jagged the line is,
 and it runs on the gateway's event loop):
 - the series is fetched from the source at most once a second (every 5 s in the day window), from
   `refresh_data` (which the app calls only while this screen is shown), in a worker: never two fetches
   at once, never blocking the UI;
-- every series is downsampled to the plot's width in characters before plotting (1440 minutes become
-  at most ~width points: sums for spend, means for rates and p50, maxima for p95) and rounded to 3
-  significant digits (what a plot a few dozen cells tall can show);
+- every series is cut into at most one bucket per column of the plot, rounded to 3 significant digits
+  (what a plot a few dozen cells tall can show), and the axis moves once a minute;
 - each plot keeps a hash of the data it last drew and is redrawn only when that changes, at most once a
   second, one plot per STAGGER (0.2 s) so a frame never carries two rebuilds, and only while the screen
   is shown; a hidden screen's pending redraw happens when it is shown again. A plot's first draw and the
@@ -34,8 +38,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -44,8 +47,10 @@ from textual.containers import Grid
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from ..plot_axes import (bar_cells, canvas_size, column_spans, fit_bar_labels, nice_axis, row_value, short_name,
-                         tick_texts, value_row)
+from ..plot_axes import canvas_size, nice_axis, row_value, tick_texts, value_row
+from ..plot_bars import BAR_FILL, GROUPS, draw_bars, prepare_bars
+from ..request_detail import zone
+from ..plot_time import TimeAxis, choose_span, latency_buckets, rate_buckets, sum_buckets, time_axis
 from .base import LiveScreen
 
 FETCH_EVERY = 1.0  # seconds between series fetches (at most)
@@ -54,42 +59,12 @@ FETCH_EVERY_DAY = 5.0  # the day window: hourly points move slowly, and a 1440-m
 DRAW_EVERY = 1.0  # seconds between data-driven redraws of one plot (at most)
 STAGGER = 0.2  # seconds between two plots' data-driven redraws (one plotext rebuild per frame)
 WINDOWS = {"h": ("last hour", 60), "d": ("last day", 1440)}
-GROUPS = {"k": ("key", "by_key"), "t": ("team", "by_team"), "m": ("model", "by_model")}
 PLOTS = ("spend", "rps", "latency", "bars")
 BRAILLE_MAX_CELLS = 1600  # plots larger than this (in cells) draw lines with half blocks instead of braille
 Y_LABEL_CELLS = 8  # plotext's y tick labels and axis take about this many columns
-RATE_SPANS = (1, 2, 3, 5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440)  # minutes per requests/s bucket
-OTHERS = "(others)"
-BAR_FILL = "█"
+TIME_PLOTS = ("spend", "rps", "latency")
+STARTED_SLACK = 5.0  # seconds: a gateway start estimate (now - uptime) that moves less is kept as it was
 
-
-def _zone(name: str | None):
-    try:
-        return ZoneInfo(name) if name else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
-
-
-def downsample(xs: list, ys: list, max_points: int, how: str = "mean") -> tuple[list, list]:
-    """At most `max_points` points, each the aggregate (`sum`, `mean` or `max`) of a bucket of
-    consecutive points, placed at the bucket's last x. Sums use equal buckets of ceil(n / max_points)
-    points (so every point covers the same span of time); means and maxima use exactly `max_points`
-    buckets of n // max_points or one more points."""
-    n = len(xs)
-    if n <= max_points or max_points <= 0:
-        return list(xs), [float(y or 0) for y in ys]
-    if how == "sum":
-        step = math.ceil(n / max_points)
-        bounds = [(i, min(n, i + step)) for i in range(0, n, step)]
-    else:
-        bounds = [(n * j // max_points, n * (j + 1) // max_points) for j in range(max_points)]
-    values = [float(y or 0) for y in ys]
-    out_x, out_y = [], []
-    for lo, hi in bounds:
-        chunk = values[lo:hi]
-        out_x.append(xs[hi - 1])
-        out_y.append(sum(chunk) if how == "sum" else (max(chunk) if how == "max" else sum(chunk) / len(chunk)))
-    return out_x, out_y
 
 
 def sig(value: float, digits: int = 3) -> float:
@@ -100,63 +75,28 @@ def sig(value: float, digits: int = 3) -> float:
     return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
 
 
-def hourly(minutes: list[int], values: list, offset_min: int) -> tuple[list[int], list[float]]:
-    """Sum per local clock hour (`offset_min` = the zone's UTC offset in minutes). x = the hour's first
-    epoch minute."""
-    xs: list[int] = []
-    ys: list[float] = []
-    for m, v in zip(minutes, values):
-        hour = (m + offset_min) // 60 * 60 - offset_min
-        if xs and xs[-1] == hour:
-            ys[-1] += float(v or 0)
-        else:
-            xs.append(hour)
-            ys.append(float(v or 0))
-    return xs, ys
+def _sig(value: float | None) -> float | None:
+    return None if value is None else sig(value)
 
 
-def rate_buckets(minutes: list[int], rps: list, max_points: int, offset_min: int = 0
-                 ) -> tuple[list[int], list[float], int]:
-    """Requests/s per bucket of whole minutes: (x = each bucket's last minute, rate, minutes per
-    bucket). The bucket is the smallest of RATE_SPANS that gives at most `max_points` buckets, aligned
-    to the local clock (`offset_min`: the zone's UTC offset) so buckets do not shift as time passes;
-    each rate is the mean of its minutes' rates (= its requests over its seconds)."""
-    n = len(minutes)
-    if not n:
-        return [], [], 1
-    for span in RATE_SPANS:  # from the length alone (not the alignment), so it does not flap
-        if -(-n // span) + (span > 1) <= max(1, max_points):  # + 1: a misaligned start adds a bucket
-            break
-    xs: list[int] = []
-    sums: list[float] = []
-    counts: list[int] = []
-    key = None
-    for m, r in zip(minutes, rps):
-        k = (m + offset_min) // span
-        if k != key:
-            key = k
-            xs.append(m)
-            sums.append(0.0)
-            counts.append(0)
-        xs[-1] = m
-        sums[-1] += float(r or 0)
-        counts[-1] += 1
-    return xs, [s / c for s, c in zip(sums, counts)], span
+def _runs(xs: list[float], ys: tuple) -> list[tuple[list[float], list[float]]]:
+    """The stretches of consecutive points that have a value (None ends one)."""
+    runs: list[tuple[list[float], list[float]]] = []
+    current: tuple[list[float], list[float]] | None = None
+    for x, y in zip(xs, ys):
+        if y is None:
+            current = None
+            continue
+        if current is None:
+            current = ([], [])
+            runs.append(current)
+        current[0].append(x)
+        current[1].append(y)
+    return runs
 
 
 def span_text(minutes: int) -> str:
     return f"{minutes // 60} h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes} min"
-
-
-def tick_labels(xs: list[int], tz, count: int) -> tuple[list[int], list[str]]:
-    """About `count` evenly spaced x positions (indexes into xs) with local HH:MM labels."""
-    n = len(xs)
-    if n == 0:
-        return [], []
-    count = max(2, min(count, n))
-    idx = sorted({round(i * (n - 1) / (count - 1)) for i in range(count)})
-    labels = [datetime.fromtimestamp(xs[i] * 60, tz).strftime("%H:%M") for i in idx]
-    return idx, labels
 
 
 class SeriesPlot(PlotextPlot):
@@ -186,13 +126,17 @@ class PlotsScreen(LiveScreen):
         Binding("m", "group('m')", "By model", id="plots-by-model"),
     ]
 
-    def __init__(self, *args, clock=time.monotonic, **kwargs):
+    def __init__(self, *args, clock=time.monotonic, wall_clock=time.time, **kwargs):
         super().__init__(*args, **kwargs)
         self.clock = clock
+        self.wall_clock = wall_clock  # epoch seconds: where "now" falls in the series' current minute
         self.window = "h"
         self.group = "k"
         self.series: dict | None = None  # the last fetched series
         self.series_window: str | None = None  # the window it was fetched for
+        self.series_now = math.inf  # epoch seconds when it was fetched (within its current minute)
+        self.started_s = -math.inf  # epoch seconds when the gateway started (now - the overview's uptime_s)
+        self._axis: tuple[tuple, TimeAxis] | None = None  # the last time axis and what it was made for
         self.fetch_error: str | None = None
         self.fetches = 0
         self.draw_counts = {name: 0 for name in PLOTS}
@@ -249,6 +193,7 @@ class PlotsScreen(LiveScreen):
         try:
             data = await self.source.series(WINDOWS[window][1])
             self.series, self.series_window, self.fetch_error = data, window, None
+            self._note_times(data)
             self.fetches += 1
         except Exception as exc:  # keep the last data; say why it is stale
             self.fetch_error = str(exc) or type(exc).__name__
@@ -258,81 +203,93 @@ class PlotsScreen(LiveScreen):
             self.request_fetch()
         self.update_plots(force=toggled)
 
-    # -- preparing (downsampled, plain tuples: hashable and cheap to compare) ------------------------
-    def _max_points(self, name: str) -> int:
-        width = self.plot(name).size.width
-        return max(2, width - Y_LABEL_CELLS) if width else 60
+    def _note_times(self, data: dict) -> None:
+        """Now (the wall clock, kept within the series' current minute: a remote gateway's clock may
+        differ) and the gateway's start (now - its uptime), kept while it moves less than STARTED_SLACK
+        (the overview is up to a poll old) so the first bucket does not change every second."""
+        now = self.wall_clock()
+        minutes = data.get("minutes") or []
+        if minutes:
+            now = min(max(now, minutes[-1] * 60.0), minutes[-1] * 60.0 + 59.999)
+        self.series_now = now
+        uptime = (self.state.overview.get("summary") or {}).get("uptime_s")
+        if isinstance(uptime, (int, float)) and not isinstance(uptime, bool):
+            started = now - float(uptime)
+            if not abs(started - self.started_s) <= STARTED_SLACK:
+                self.started_s = started
+
+    # -- preparing (bucketed to the width, plain tuples: hashable and cheap to compare) ------------------
+    def _columns(self) -> int:
+        """Columns of the narrowest time plot's canvas (at most: y labels take up to Y_LABEL_CELLS): the
+        buckets and ticks of the shared time axis are chosen for it."""
+        widths = [self.plot(name).size.width for name in TIME_PLOTS]
+        return max(2, min(widths) - Y_LABEL_CELLS) if all(widths) else 60
 
     def _plot_size(self, name: str) -> tuple[int, int]:
         """The plot's size in cells (what the drawing's geometry depends on); 40 x 10 before layout."""
         size = self.plot(name).size
         return (size.width or 40, size.height or 10)
 
-    def prepare(self, name: str) -> tuple | None:
-        """What plot `name` should show now, downsampled to its width; None without data.
+    def time_axis(self, minutes: list[int], tz_name: str | None, window: str) -> TimeAxis:
+        """The x axis of the three time plots (cached: it changes once a minute)."""
+        cols = self._columns()
+        key = (minutes[0] if minutes else 0, minutes[-1] if minutes else 0, tz_name, cols, window)
+        if self._axis is None or self._axis[0] != key:
+            if minutes:
+                axis = time_axis(minutes[0], minutes[-1] + 1, zone(tz_name), cols, window == "d")
+            else:
+                axis = TimeAxis(0, 1)
+            self._axis = (key, axis)
+        return self._axis[1]
 
-        spend:   ("spend", window, tz, symbol, minutes per bucket, xs, values, size)
-        rps:     ("rps", window, tz, xs, requests/s, minutes per bucket, size)
-        latency: ("latency", window, tz, xs, p50, p95, size)
+    def prepare(self, name: str) -> tuple | None:
+        """What plot `name` should show now, in at most one bucket per column; None without data.
+
+        spend:   ("spend", window, tz, symbol, minutes per bucket, xs, values, covers, axis, size)
+        rps:     ("rps", window, tz, xs, requests/s, minutes per bucket, covers, axis, size)
+        latency: ("latency", window, tz, xs, p50, p95, minutes per bucket, covers, axis, size)
         bars:    ("bars", group, symbol, ((name, value), ...), labels, size)
-        xs are epoch minutes (each bucket's last), values in the display currency, size (width,
-        height) in cells."""
+        xs are epoch minutes (each bucket's last), covers each bucket's [first, end) epoch minutes (for
+        requests/s and latency: of the part with a value), values in the display currency, None for no
+        value (drawn blank), axis the `TimeAxis` shared by the three, size (width, height) in cells."""
         series = self.series
         if series is None or self.series_window is None:
             return None
         state = self.state
         scale = state.per_usd / 1_000_000
+        size = self._plot_size(name)
+        if name == "bars":
+            return prepare_bars(series, self.group, scale, state.currency_symbol, size, sig)
         tz_name = state.overview.get("timezone")
         window = self.series_window
-        size = self._plot_size(name)
         xs = list(series.get("minutes") or [])
-        if name == "bars":
-            _, field = GROUPS[self.group]
-            rows = sorted((series.get(field) or {}).items(), key=lambda kv: (-kv[1], kv[0]))
-            _, lines = canvas_size(*size, 0, x_ticks=False)  # one bar per row at most
-            if len(rows) > lines:
-                keep = max(0, lines - 1)
-                rows = rows[:keep] + [(OTHERS, sum(v for _, v in rows[keep:]))]
-            names = [k if k == OTHERS else short_name(k, self.group) for k, _ in rows]
-            values = [(v or 0) * scale for _, v in rows]
-            names, labels = fit_bar_labels(names, values, max(12, size[0] // 2))
-            return ("bars", self.group, state.currency_symbol,
-                    tuple((n, sig(v)) for n, v in zip(names, values)), tuple(labels), size)
-        max_points = self._max_points(name)
+        axis = self.time_axis(xs, tz_name, window)
+        offset = self._offset_min(tz_name)
+        span = choose_span(len(xs), self._columns())
         if name == "spend":
-            values = [(v or 0) * scale for v in series.get("spend_micro_usd") or []]
-            if window == "d":  # per local clock hour
-                px, py, unit = *hourly(xs, values, self._offset_min(tz_name)), 60
-            else:  # per minute
-                px, py, unit = xs, values, 1
-            n = len(px)
-            px, py = downsample(px, py, max_points, "sum")
-            per = unit * (math.ceil(n / len(px)) if px else 1)
+            per = max(span, 60) if window == "d" else span  # the day view: at least an hour
+            values = [(v or 0) * scale for v in (series.get("spend_micro_usd") or [])[:len(xs)]]
+            values += [0.0] * (len(xs) - len(values))
+            px, py, covers = sum_buckets(xs, values, per, offset)
             return ("spend", window, tz_name, state.currency_symbol, per, tuple(px), tuple(sig(y) for y in py),
-                    size)
+                    tuple(covers), axis, size)
+        rates = [float(r or 0) for r in series.get("rps") or []][:len(xs)]
         if name == "rps":
-            # The last minute is in progress: its requests over a whole minute would understate the
-            # rate. It gets the header's rate instead (the last 60 s over 60, the same definition as a
-            # whole minute's), so the plot ends where the header is; without one it is left out.
-            rates = [float(r or 0) for r in series.get("rps") or []][:len(xs)]
-            xs = xs[:len(rates)]
             live = (state.overview.get("summary") or {}).get("rps")
-            if xs and isinstance(live, (int, float)):
-                rates[-1] = float(live)
-            else:
-                xs, rates = xs[:-1], rates[:-1]
-            px, py, span = rate_buckets(xs, rates, max_points, self._offset_min(tz_name))
-            return ("rps", window, tz_name, tuple(px), tuple(sig(y) for y in py), span, size)
+            live = float(live) if isinstance(live, (int, float)) and not isinstance(live, bool) else None
+            px, py, covers = rate_buckets(xs[:len(rates)], rates, span, offset, started_s=self.started_s,
+                                          now_s=self.series_now, live=live)
+            return ("rps", window, tz_name, tuple(px), tuple(_sig(y) for y in py), span, tuple(covers), axis, size)
         if name == "latency":
-            px, p50 = downsample(xs, series.get("p50_ms") or [], max_points, "mean")
-            _, p95 = downsample(xs, series.get("p95_ms") or [], max_points, "max")
-            return ("latency", window, tz_name, tuple(px), tuple(sig(y) for y in p50), tuple(sig(y) for y in p95),
-                    size)
+            px, p50, p95, covers = latency_buckets(xs, rates, series.get("p50_ms") or [],
+                                                   series.get("p95_ms") or [], span, offset)
+            return ("latency", window, tz_name, tuple(px), tuple(_sig(y) for y in p50), tuple(_sig(y) for y in p95),
+                    span, tuple(covers), axis, size)
         raise KeyError(name)
 
     @staticmethod
     def _offset_min(tz_name: str | None) -> int:
-        offset = datetime.now(_zone(tz_name)).utcoffset() or timedelta(0)
+        offset = datetime.now(zone(tz_name)).utcoffset() or timedelta(0)
         return int(offset // timedelta(minutes=1))
 
     # -- drawing ---------------------------------------------------------------------------------
@@ -403,81 +360,59 @@ class PlotsScreen(LiveScreen):
         plt = widget.plt
         plt.clear_figure()
         if name == "bars":
-            self._draw_bars(plt, data)
+            draw_bars(plt, data)
         else:
             self._draw_series(plt, name, data)
         widget.refresh()
 
     @staticmethod
-    def _draw_bars(plt, data: tuple) -> None:
-        """One bar per row (a blank row between bars when they fit), from the left axis, its length in
-        cells proportional to its value, labelled with its name and value; no value axis (the labels
-        carry the values)."""
-        _, _, _, rows, labels, (width, height) = data
-        if not rows:
-            plt.title("no spend yet this month")
-            return
-        cols, lines = canvas_size(width, height, max(len(label) for label in labels), x_ticks=False)
-        pitch = 2 if 2 * len(rows) - 1 <= lines else 1
-        ys = [lines - 1 - i * pitch for i in range(len(rows))]
-        vmax = max(v for _, v in rows)
-        cx: list[int] = []
-        cy: list[int] = []
-        for (_, value), y in zip(rows, ys):
-            n = bar_cells(value, vmax, cols)
-            cx.extend(range(n))
-            cy.extend([y] * n)
-        if cx:
-            plt.scatter(cx, cy, marker=BAR_FILL, color="cyan")
-        plt.xlim(0, max(1, cols - 1))
-        plt.ylim(0, max(1, lines - 1))
-        plt.yticks(ys, list(labels))
-        plt.xticks([])
-
-    def _draw_series(self, plt, name: str, data: tuple) -> None:
-        tz = _zone(data[2])
-        width, height = data[-1]
+    def _draw_series(plt, name: str, data: tuple) -> None:
+        """A time plot on the shared axis: x in canvas columns (`TimeAxis`), so every bucket is drawn at
+        its true time and the ticks sit at theirs."""
+        axis, (width, height) = data[-2], data[-1]
+        covers = data[-3]
         if name == "spend":
-            xs, series = data[5], [data[6]]
+            series = [data[6]]
         elif name == "rps":
-            xs, series = data[3], [data[4]]
+            series = [data[4]]
         else:
-            xs, series = data[3], [data[4], data[5]]
-        if not xs:
+            series = [data[4], data[5]]
+        if not data[3 if name != "spend" else 5]:
             plt.title("no data yet")
             return
         _, lines = canvas_size(width, height, 0)
-        ticks, top = nice_axis(max(max(s) for s in series), lines)
+        vmax = max((v for s in series for v in s if v is not None), default=0.0)
+        ticks, top = nice_axis(vmax, lines)
         texts = tick_texts(ticks)
         cols, lines = canvas_size(width, height, max(len(t) for t in texts))
-        tick_idx, tick_text = tick_labels(list(xs), tz, max(2, width // 12))
         if name == "spend":  # a column of cells per bucket, up to its value's row; nothing for 0
-            spans = column_spans(len(xs), cols)
-            cx: list[int] = []
-            cy: list[float] = []
-            for (c0, c1), value in zip(spans, data[6]):
+            heights: dict[int, int] = {}
+            for (lo, hi), value in zip(covers, data[6]):
                 if value > 0:
-                    for row in range(value_row(value, top, lines) + 1):
-                        y = row_value(row, top, lines)
-                        cx.extend(range(c0, c1))
-                        cy.extend([y] * (c1 - c0))
+                    c0, c1 = axis.cells(lo, hi, cols)
+                    row = value_row(value, top, lines)
+                    for c in range(c0, c1):
+                        heights[c] = max(heights.get(c, -1), row)
+            cx = [c for c, top_row in heights.items() for _ in range(top_row + 1)]
+            cy = [row_value(r, top, lines) for top_row in heights.values() for r in range(top_row + 1)]
             if cx:
                 plt.scatter(cx, cy, marker=BAR_FILL, color="green")
-            plt.xlim(0, max(1, cols - 1))
-            tick_idx = [(spans[i][0] + spans[i][1] - 1) // 2 for i in tick_idx]
         else:
-            idx = list(range(len(xs)))
             # braille lines cost about twice the half-block ones and grow with the plot's area
             marker = "braille" if width * height <= BRAILLE_MAX_CELLS else "hd"
-            if name == "rps":
-                plt.plot(idx, list(data[4]), marker=marker, color="cyan")
-            else:
-                plt.plot(idx, list(data[4]), marker=marker, color="green", label="p50")
-                plt.plot(idx, list(data[5]), marker=marker, color="red", label="p95")
-            if len(idx) == 1:
-                plt.xlim(-1, 1)
-        if tick_idx:
-            plt.xticks(tick_idx, tick_text)
+            colors = ("cyan",) if name == "rps" else ("green", "red")
+            labels = (None,) if name == "rps" else ("p50", "p95")
+            xs = [axis.position((lo + hi) / 2, cols) for lo, hi in covers]
+            for values, color, label in zip(series, colors, labels):
+                for run_x, run_y in _runs(xs, values):  # a gap where there is no value
+                    if len(run_x) == 1:
+                        plt.scatter(run_x, run_y, marker=marker, color=color, label=label)
+                    else:
+                        plt.plot(run_x, run_y, marker=marker, color=color, label=label)
+                    label = None  # one legend entry per line
+        plt.xlim(0, max(1, cols - 1))
+        tick_cells, tick_labels = axis.placed_ticks(cols, max(len(t) for t in texts) + 1)
+        plt.xticks(tick_cells, tick_labels)
         plt.ylim(0, top)
         plt.yticks(ticks, texts)
 
