@@ -356,14 +356,25 @@ class _Parser:
             self.check_targets(k.routing, k.fallbacks, ("virtual_keys", i), pnames)
 
     def check_targets(self, routing, fallbacks, path, pnames) -> None:
-        for r, rule in enumerate(routing):
-            for t, target in enumerate(rule.targets):
-                if target.provider and target.provider not in pnames:
-                    self.error(path + ("routing", r, "targets", t, "provider"),
-                               f"no provider named {target.provider!r}; providers: {_names(pnames)}")
-        for f, target in enumerate(fallbacks):
-            if target.provider and target.provider not in pnames:
-                self.error(path + ("fallbacks", f, "provider"), f"no provider named {target.provider!r}; providers: {_names(pnames)}")
+        for where, message in unknown_providers([[t.provider for t in rule.targets] for rule in routing],
+                                                [t.provider for t in fallbacks], pnames):
+            self.error(path + where, message)
+
+
+def unknown_providers(routing: list[list[str | None]], fallbacks: list[str | None],
+                      known: set[str]) -> list[tuple[tuple, str]]:
+    """(path, message) for each routing target (`routing`: each rule's target providers) and fallback naming
+    a provider not in `known`: the config file, the admin API and the console's form say it the same way."""
+    out = []
+    for r, names in enumerate(routing):
+        for t, name in enumerate(names):
+            if name and name not in known:
+                out.append((("routing", r, "targets", t, "provider"),
+                            f"no provider named {name!r}; providers: {_names(known)}"))
+    for f, name in enumerate(fallbacks):
+        if name and name not in known:
+            out.append((("fallbacks", f, "provider"), f"no provider named {name!r}; providers: {_names(known)}"))
+    return out
 
 
 def read_timestamp(value, zone: tzinfo) -> datetime | None:

@@ -11,6 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from ...core.config import WHEN_FIELDS
+from ...core.config_parse import unknown_providers
+from ...core.config_source import format_path
 from .field_text import FieldError, plain_number
 
 BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
@@ -148,18 +150,9 @@ def format_fallbacks(fallbacks: list[dict] | None) -> str:
 
 def unknown_provider_problems(routing: list[dict | None], fallbacks: list[dict] | None,
                               providers: set[str]) -> list[tuple[str, str]]:
-    """(path, message) for every routing target and fallback naming a provider the gateway does not have.
-
-    The same paths and words as the source's own check (config_parse.check_targets), so the message sits
-    under the same input; caught here, it shows before the diff instead of after the operator said yes."""
-    known = ", ".join(sorted(providers)) or "(none defined)"
-    problems = []
-    for r, rule in enumerate(routing):
-        for t, target in enumerate((rule or {}).get("targets") or []):
-            if target["provider"] not in providers:
-                problems.append((f"routing[{r}].targets[{t}].provider",
-                                 f"no provider named {target['provider']!r}; providers: {known}"))
-    for f, target in enumerate(fallbacks or []):
-        if target["provider"] not in providers:
-            problems.append((f"fallbacks[{f}].provider", f"no provider named {target['provider']!r}; providers: {known}"))
-    return problems
+    """(path, message) for every routing target and fallback naming a provider the gateway does not have:
+    the gateway's own check (config_parse.unknown_providers), so the message sits under the same input;
+    caught here, it shows before the diff instead of after the operator said yes."""
+    found = unknown_providers([[t["provider"] for t in (rule or {}).get("targets") or []] for rule in routing],
+                              [t["provider"] for t in fallbacks or []], providers)
+    return [(format_path(where), message) for where, message in found]
