@@ -1,7 +1,6 @@
 """The operator console: a Textual app that reads a ConsoleSource on a timer and never blocks the loop."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from functools import partial
@@ -256,10 +255,9 @@ class ConsoleApp(App):
         same action as the screen's own key (so the same form, diff, confirm and read-only check)."""
         await self.switch_mode(mode)
         screen = self.screen
-        for _ in range(100):  # a screen shown for the first time loads its table just after mounting
-            if getattr(screen, "_loaded", True):
-                break
-            await asyncio.sleep(0.05)
+        if not await screen.loaded():  # a screen shown for the first time loads its table just after mounting
+            self.notify(f"the {mode} list could not be loaded (see its title)", severity="error")
+            return
         if name is not None and not screen.select_name(name):
             return
         await self.run_action(action, screen)

@@ -2,6 +2,7 @@
 Customers and Providers screens; see entities.py)."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 from rich.text import Text
@@ -57,6 +58,7 @@ class TableScreen(LiveScreen):
         self._loaded_at = float("-inf")
         self._loading = False
         self._loaded = False
+        self.load_ended = asyncio.Event()  # set after every load, fetched or failed (the palette waits on it)
         self._pending_select: str | None = None
         self._load_error: str | None = None
 
@@ -117,6 +119,16 @@ class TableScreen(LiveScreen):
             self._loaded = True
         if self.is_mounted:
             self.render_rows()
+        self.load_ended.set()
+
+    async def loaded(self, timeout: float = 5.0) -> bool:
+        """Whether the table holds a list (waiting for the first load, at most `timeout` seconds)."""
+        if not self._loaded:
+            try:
+                await asyncio.wait_for(self.load_ended.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        return self._loaded
 
     # -- rendering ---------------------------------------------------------------------------------------
     def matcher(self):
