@@ -400,16 +400,14 @@ class PlotsScreen(LiveScreen):
         else:
             # braille lines cost about twice the half-block ones and grow with the plot's area
             marker = "braille" if width * height <= BRAILLE_MAX_CELLS else "hd"
-            colors = ("cyan",) if name == "rps" else ("green", "red")
-            labels = (None,) if name == "rps" else ("p50", "p95")
-            xs = [axis.position((lo + hi) / 2, cols) for lo, hi in covers]
-            for values, color, label in zip(series, colors, labels):
+            colors = ("cyan",) if name == "rps" else ("green", "red")  # the title names p50 green, p95 red:
+            xs = [axis.position((lo + hi) / 2, cols) for lo, hi in covers]  # no legend over the plot's top rows
+            for values, color in zip(series, colors):
                 for run_x, run_y in _runs(xs, values):  # a gap where there is no value
                     if len(run_x) == 1:
-                        plt.scatter(run_x, run_y, marker=marker, color=color, label=label)
+                        plt.scatter(run_x, run_y, marker=marker, color=color)
                     else:
-                        plt.plot(run_x, run_y, marker=marker, color=color, label=label)
-                    label = None  # one legend entry per line
+                        plt.plot(run_x, run_y, marker=marker, color=color)
         plt.xlim(0, max(1, cols - 1))
         tick_cells, tick_labels = axis.placed_ticks(cols, max(len(t) for t in texts) + 1)
         plt.xticks(tick_cells, tick_labels)
