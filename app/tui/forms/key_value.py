@@ -26,7 +26,7 @@ class KeyValueModal(ModalScreen[None]):
     KeyValueModal Button { margin-right: 2; }
     """
     BINDINGS = [Binding("c", "copy", "Copy", id="key-copy"),
-                Binding("escape,enter", "close", "Done", priority=True, id="key-done")]
+                Binding("escape,enter", "close", "Done", priority=True, key_display="esc", id="key-done")]
 
     def __init__(self, name: str, value: str, *, rotated: bool = False, base_url: str = ""):
         super().__init__()
