@@ -575,6 +575,27 @@ async def test_management_api_auth(up, tmp_path):
         assert status == 200
 
 
+async def test_live_stream_sends_requests_and_lets_go_when_the_console_leaves(up, tmp_path):
+    """GET /api/live/stream (what `attach` could follow): each finished request as an SSE event; a console
+    that hangs up is unsubscribed at once (its handler is cancelled), not at the next keep-alive."""
+    keys = "  - {name: dev-a, key: env:BIFROST_TEST_VK_A}\n"
+    async with running(from_text(tmp_path, yaml_config(up, keys=keys))) as gw:
+        bus = gw.gateway.events
+        before = len(bus._subscribers)
+        async with aiohttp.ClientSession() as session:
+            resp = await session.get(f"{gw.url}/api/live/stream", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            assert resp.status == 200 and resp.headers["content-type"].startswith("text/event-stream")
+            assert await wait_until(lambda: len(bus._subscribers) == before + 1, 5)
+            assert (await post_messages(gw, VK_A))[0] == 200
+            seen = b""
+            while b"event: request" not in seen or not seen.endswith(b"\n\n"):
+                seen += await asyncio.wait_for(resp.content.readany(), 5)
+            data = json.loads(seen.split(b"event: request", 1)[1].split(b"data: ", 1)[1].split(b"\n", 1)[0])
+            assert data["key"] == "dev-a" and data["status"] == 200
+            resp.close()
+        assert await wait_until(lambda: len(bus._subscribers) == before, 5), "the stream's subscriber stayed"
+
+
 async def test_management_api_disabled_without_admin_token(up, tmp_path):
     async with running(from_text(tmp_path, yaml_config(up, keys=KEYS_AB, admin_token=False))) as gw:
         for token in (None, ADMIN_TOKEN, VK_A):

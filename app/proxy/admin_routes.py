@@ -185,7 +185,7 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
                 continue
             payload = record_dict(event.payload) if event.kind == "request" else event.payload
             await response.write(f"event: {event.kind}\nid: {event.seq}\ndata: {json.dumps(payload)}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the console went away (a hang-up also cancels the handler: that propagates)
         pass
     finally:
         unsubscribe()
