@@ -596,6 +596,21 @@ async def test_live_stream_sends_requests_and_lets_go_when_the_console_leaves(up
         assert await wait_until(lambda: len(bus._subscribers) == before, 5), "the stream's subscriber stayed"
 
 
+async def test_the_months_request_and_error_counts_survive_a_restart(up, tmp_path):
+    """The console's "this month" panel: counted from the log at start, like the month's spend."""
+    keys = "  - {name: dev-a, key: env:BIFROST_TEST_VK_A}\n"
+    config = from_text(tmp_path, yaml_config(up, keys=keys))
+    async with running(config) as gw:
+        assert (await post_messages(gw, VK_A))[0] == 200
+        assert (await post_messages(gw, "vk-not-a-key-000000000000000000"))[0] == 401
+    async with running(config) as gw:
+        summary = gw.gateway.live.summary(0)
+        assert (summary["requests_month"], summary["errors_month"]) == (2, 1)
+        assert (summary["requests_total"], summary["errors_total"]) == (0, 0)  # this process's own
+        assert (await post_messages(gw, VK_A))[0] == 200
+        assert gw.gateway.live.summary(0)["requests_month"] == 3
+
+
 async def test_management_api_disabled_without_admin_token(up, tmp_path):
     async with running(from_text(tmp_path, yaml_config(up, keys=KEYS_AB, admin_token=False))) as gw:
         for token in (None, ADMIN_TOKEN, VK_A):

@@ -112,6 +112,17 @@ async def test_overview_shows_top_spenders_provider_health_savings_and_totals():
         assert budgets.splitlines()[0].startswith("key asha daily")
 
 
+async def test_overview_counts_this_months_requests_when_the_gateway_reports_them():
+    fake = FakeSource.scene()
+    fake.set_summary(requests_month=52_000, errors_month=520)
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        month = plain(app.screen.query_one("#ov-month"))
+        assert "requests 52,000" in month and "errors 520 (1.0%)" in month and "this month" in month
+        assert "since start" not in month
+
+
 async def test_overview_updates_in_place_after_a_poll():
     fake = FakeSource.scene()
     app = make_app(fake)

@@ -61,20 +61,25 @@ class LiveStats:
         self.spend_today = 0
         self.spend_month = 0
         self.saved_month = 0  # requested-model cost minus actual, this month
-        self.total_requests = 0
+        self.total_requests = 0  # since this process started
         self.total_errors = 0
+        self.requests_month = 0  # this calendar month (local), the log's rows included
+        self.errors_month = 0
         self._day_key = self._month_key = ""
         self._day_from = self._day_until = 0.0  # epoch seconds of the local day the keys above belong to
         self.loop_lag_ms = 0.0
 
     # -- feeding ----------------------------------------------------------------------
     def seed(self, rows: list[tuple]) -> None:
-        """Rows of (ts_utc_iso, key, team, model, cost, requested_cost) from this month's log at start."""
+        """Rows of (ts_utc_iso, key, team, model, cost, requested_cost, status, error_type) from this month's
+        log at start."""
         self._roll_calendar()
         today = datetime.now(self.tz).date()
-        for ts, key, team, model, cost, requested in rows:
+        for ts, key, team, model, cost, requested, status, error_type in rows:
             cost = cost or 0
             self._add_spend(key, team, model, cost, requested)
+            self.requests_month += 1
+            self.errors_month += (status or 0) >= 400 or error_type is not None
             local = datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(self.tz)
             if local.date() == today:
                 self.spend_today += cost
@@ -102,6 +107,8 @@ class LiveStats:
         self.total_requests += 1
         self.total_errors += error
         self._roll_calendar()
+        self.requests_month += 1
+        self.errors_month += error
         self.spend_today += cost
         self._add_spend(r.key_name, r.team, r.served_model, cost, r.requested_cost_micro_usd)
 
@@ -124,6 +131,7 @@ class LiveStats:
         if month != self._month_key:
             self._month_key = month
             self.spend_month = self.saved_month = 0
+            self.requests_month = self.errors_month = 0
             self.spend_by_key, self.spend_by_team, self.spend_by_model = {}, {}, {}
         if day != self._day_key:
             self._day_key = day
@@ -144,6 +152,7 @@ class LiveStats:
             "spend_today_micro_usd": self.spend_today, "spend_month_micro_usd": self.spend_month,
             "saved_month_micro_usd": self.saved_month, "top_keys": top,
             "requests_total": self.total_requests, "errors_total": self.total_errors,
+            "requests_month": self.requests_month, "errors_month": self.errors_month,
             "loop_lag_ms": round(self.loop_lag_ms, 1),
         }
 

@@ -136,7 +136,8 @@ class Gateway:
         self.ledger.running = True
         month = parse_period("1M", False).window_at(now, self.tz)
         async with self.writer.db.execute(
-                "SELECT ts, key_name, team, served_model, cost_micro_usd, requested_cost_micro_usd FROM request_log "
+                "SELECT ts, key_name, team, served_model, cost_micro_usd, requested_cost_micro_usd, status, error_type "
+                "FROM request_log "
                 "WHERE ts >= ?", (iso_utc(month.start),)) as cur:
             self.live.seed(await cur.fetchall())
         for client in self.providers:

@@ -158,7 +158,9 @@ class OverviewScreen(LiveScreen):
         return out
 
     def _month(self, state: ConsoleState, s: dict, width: int) -> Text:
-        total, errors = int(s.get("requests_total") or 0), int(s.get("errors_total") or 0)
+        month = "requests_month" in s  # an older gateway reports only the counts since it started
+        total = int(s.get("requests_month" if month else "requests_total") or 0)
+        errors = int(s.get("errors_month" if month else "errors_total") or 0)
         actual = int(s.get("spend_month_micro_usd") or 0)
         saved = int(s.get("saved_month_micro_usd") or 0)
         asked = actual + saved
@@ -168,7 +170,7 @@ class OverviewScreen(LiveScreen):
         out.append("   errors ", style="bold")
         pct = 100 * errors / total if total else 0.0
         out.append(f"{errors:,} ({pct:.1f}%)", style="red" if pct >= 5 else "")
-        out.append("   since start", style="dim")
+        out.append("   this month" if month else "   since start", style="dim")
         out.append("\nspend ", style="bold")
         out.append(state.money(actual))
         out.append("   today ", style="bold")
