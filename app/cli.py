@@ -88,6 +88,17 @@ def setup_logging(config: Config, *, to_stderr: bool) -> Path | None:
     return path
 
 
+def port_number(text: str) -> int:
+    """A TCP port for --port: 0 (any free port) to 65535, else argparse's own error and exit 2."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535; got {port}")
+    return port
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .proxy.server import GatewayServer
 
@@ -265,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     console = with_config(sub.add_parser("console", help="the gateway with the operator console (the default)"))
     console.add_argument("--host")
-    console.add_argument("--port", type=int)
+    console.add_argument("--port", type=port_number)
     console.add_argument("--readonly", action="store_true", help="hide every change (view only)")
     console.set_defaults(func=cmd_console)
 
@@ -276,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     attach.set_defaults(func=cmd_attach)
 
     demo = sub.add_parser("demo", help="gateway + console + simulated providers + synthetic traffic")
-    demo.add_argument("--port", type=int)
+    demo.add_argument("--port", type=port_number)
     demo.add_argument("--readonly", action="store_true")
     demo.add_argument("--headless", action="store_true", help="no console: run the traffic, print a summary")
     demo.add_argument("--duration", type=float, default=15.0, help="seconds of traffic with --headless")
@@ -284,12 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = with_config(sub.add_parser("serve", help="run the gateway headless (systemd-friendly)"))
     serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--port", type=port_number)
     serve.set_defaults(func=cmd_serve)
 
     mock = sub.add_parser("mock-upstream", help="run the simulated Anthropic API as its own HTTP server")
     mock.add_argument("--host", default="127.0.0.1")
-    mock.add_argument("--port", type=int, default=8765)
+    mock.add_argument("--port", type=port_number, default=8765)
     mock.add_argument("--latency-ms", type=float, default=0.0)
     mock.add_argument("--tokens-per-second", type=float, default=0.0)
     mock.add_argument("--reply")

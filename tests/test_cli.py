@@ -325,3 +325,35 @@ def test_logs_into_a_closed_pipe_ends_quietly(logged_run):
     finally:
         os.close(write_end)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_serve_exits_when_it_cannot_listen(tmp_path):
+    """A taken port: a clear message and exit 1 at once (the store's thread once kept the process alive
+    after the message, so systemd never saw the failure)."""
+    import socket
+
+    cfg = tmp_path / "bifrost.yaml"
+    cfg.write_text(gateway_yaml(tmp_path), encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--config", str(cfg), "--port", str(port), cwd=tmp_path,
+                     env=clean_env(BIFROST_TEST_VK_A=VK_A, BIFROST_TEST_VK_B=VK_B), timeout=30)
+    assert result.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_refused_by_the_command_line(tmp_path, port):
+    result = run("serve", "--port", port, cwd=tmp_path)
+    assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("since", ["0001-01-01", "800000d", "1000000000d", "99999999999h"])
+def test_a_time_before_the_calendar_is_a_clear_error(since):
+    from zoneinfo import ZoneInfo
+
+    from app.reports.timeparse import parse_time
+
+    with pytest.raises(ValueError, match="out of range"):
+        parse_time(since, ZoneInfo("Asia/Kolkata"))

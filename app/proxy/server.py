@@ -34,6 +34,16 @@ class GatewayServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
+        """Open the store, start the providers and listen. If any of it fails (the port is taken, the host
+        does not resolve), what did start is stopped again before the error goes up: the store's writer
+        thread left running would keep the process alive after `serve` said it cannot listen."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         await self.gateway.start()
         app = build_app(self.gateway)
         # handler_cancellation: a client that hangs up cancels its request at once (the upstream call is

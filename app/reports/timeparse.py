@@ -14,13 +14,17 @@ def parse_time(text: str | None, tz: ZoneInfo, now: datetime | None = None) -> d
     if not text:
         return None
     now = now or datetime.now(timezone.utc)
-    m = RELATIVE.match(text.strip())
-    if m:
-        return now - timedelta(**{UNITS[m.group(2)]: int(m.group(1))})
     try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"cannot read time {text!r}: use 2026-11-01, 2026-11-01T09:30, or relative 30m/24h/7d/2w") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(timezone.utc)
+        m = RELATIVE.match(text.strip())
+        if m:
+            return now - timedelta(**{UNITS[m.group(2)]: int(m.group(1))})
+        try:
+            parsed = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise ValueError(f"cannot read time {text!r}: use 2026-11-01, 2026-11-01T09:30, or relative "
+                             "30m/24h/7d/2w") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01 in a zone east of UTC, 800000d ago: before the calendar starts
+        raise ValueError(f"time {text!r} is out of range: use a date after year 1") from None
