@@ -193,3 +193,20 @@ def test_tables_show_control_characters_from_the_log_as_visible_stand_ins(tmp_pa
     assert logs.returncode == 0, logs.stderr
     assert "gpt␛]52;c;aGk=␇-x" in logs.stdout and "\x1b" not in logs.stdout
     assert [line[1] for line in csv_lines(cfg, "--by", "model", "--period", "day")] == [evil]
+
+
+def test_csv_exports_keep_a_formula_looking_model_name_as_text(tmp_path):
+    """A client can ask for model `=HYPERLINK(...)`: in finance's spreadsheet it must stay text."""
+    evil = '=HYPERLINK("http://x","y")'
+    cfg = make_log(tmp_path, [record("2026-11-02T10:00:00Z", 100, model=evil),
+                              record("2026-11-02T11:00:00Z", 100, model="-1+1")])
+    rows = list(csv.DictReader(io.StringIO(report(cfg, "--by", "model", "--period", "day", "--format", "csv"))))
+    assert sorted(r["model"] for r in rows) == ["'-1+1", "'" + evil]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")}
+    env["PYTHONPATH"] = str(ROOT)
+    logs = subprocess.run(bifrost_cmd("logs", "--config", str(cfg), "--format", "csv"), cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert logs.returncode == 0, logs.stderr
+    exported = list(csv.DictReader(io.StringIO(logs.stdout)))
+    assert {r["served_model"] for r in exported} == {"'-1+1", "'" + evil}
+    assert all(not r["cost"].startswith("'") and not r["time"].startswith("'") for r in exported)

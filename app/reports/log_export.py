@@ -11,6 +11,7 @@ from ..core.config import Config
 from ..core.money import format_money, micro_usd_to_display
 from ..core.printable import printable
 from ..store.request_log import open_sync, query_log
+from .csv_cells import inert
 from .timeparse import parse_time
 
 FIELDS = ("time", "id", "key_name", "team", "customer", "requested_model", "served_model", "provider",
@@ -43,7 +44,7 @@ def export_logs(config: Config, args) -> int:
     elif args.format == "csv":
         writer = csv.DictWriter(out, fieldnames=FIELDS)
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({name: inert(value) for name, value in r.items()} for r in records)
     else:
         for r, row in zip(records, rows):
             r["cost_text"] = format_money(row["cost_micro_usd"] if row["priced"] else None, config.currency)

@@ -13,6 +13,7 @@ from ..core.money import format_money, micro_usd_to_display
 from ..core.printable import printable
 from ..core.windows import Window, parse_period
 from ..store.request_log import iso_utc, open_sync
+from .csv_cells import inert
 from .timeparse import parse_time
 
 GROUP_COLUMN = {"team": "team", "key": "key_name", "customer": "customer", "model": "served_model",
@@ -136,7 +137,7 @@ def write_csv(lines: list[Line], args, config: Config, out) -> None:
                      "unknown_cost_requests"] + (["requested_cost_micro_usd", "saved_micro_usd"] if savings else []))
     for x in lines:
         cost: Decimal = micro_usd_to_display(x.cost_micro_usd, config.currency)
-        writer.writerow([x.period_start, x.group, x.requests, x.input_tokens, x.output_tokens, x.cache_read_tokens,
+        writer.writerow([x.period_start, inert(x.group), x.requests, x.input_tokens, x.output_tokens, x.cache_read_tokens,
                          x.cache_write_tokens, f"{cost:f}", x.cost_micro_usd, x.unknown_cost]
                         + ([x.requested_cost_micro_usd, x.saved_micro_usd] if savings else []))
 
