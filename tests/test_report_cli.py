@@ -134,7 +134,9 @@ def test_tokens_in_csv(kolkata):
 
 
 def test_since_until_are_local_dates(kolkata):
-    lines = csv_lines(kolkata, "--by", "key", "--period", "day", "--since", "2026-11-02", "--until", "2026-11-03")
+    """A date alone as --until takes in that whole (local) day: 2 Nov from 00:00 to 23:59 IST; 00:01 IST on
+    3 Nov (18:31Z on the 2nd) is out."""
+    lines = csv_lines(kolkata, "--by", "key", "--period", "day", "--since", "2026-11-02", "--until", "2026-11-02")
     assert lines == [("2026-11-02", "dev-b", 1, 3500, 0), ("2026-11-02", "dev-a", 2, 1000, 1)]
 
 
@@ -210,3 +212,14 @@ def test_csv_exports_keep_a_formula_looking_model_name_as_text(tmp_path):
     exported = list(csv.DictReader(io.StringIO(logs.stdout)))
     assert {r["served_model"] for r in exported} == {"'-1+1", "'" + evil}
     assert all(not r["cost"].startswith("'") and not r["time"].startswith("'") for r in exported)
+
+
+def test_a_range_that_ends_before_it_starts_is_an_error(kolkata):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")}
+    env["PYTHONPATH"] = str(ROOT)
+    for command in ("logs", "report"):
+        extra = ["--by", "key", "--period", "day"] if command == "report" else []
+        result = subprocess.run(bifrost_cmd(command, "--config", str(kolkata), *extra, "--since", "2026-11-29",
+                                            "--until", "2026-11-01"), cwd=kolkata.parent, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "is not after --since" in result.stderr, result.stderr

@@ -12,7 +12,7 @@ from ..core.money import format_money, micro_usd_to_display
 from ..core.printable import printable
 from ..store.request_log import open_sync, query_log
 from .csv_cells import inert
-from .timeparse import parse_time
+from .timeparse import parse_range
 
 FIELDS = ("time", "id", "key_name", "team", "customer", "requested_model", "served_model", "provider",
           "provider_key", "status", "error_type", "stream", "input_tokens", "output_tokens", "cache_read_tokens",
@@ -27,7 +27,7 @@ def local_time(ts_utc: str, tz: ZoneInfo) -> datetime:
 def export_logs(config: Config, args) -> int:
     tz = ZoneInfo(config.timezone)
     try:
-        since, until = parse_time(args.since, tz), parse_time(args.until, tz)
+        since, until = parse_range(args.since, args.until, tz)
     except ValueError as exc:
         print(f"bifrost-tui logs: {exc}", file=sys.stderr)
         return 2

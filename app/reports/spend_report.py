@@ -14,7 +14,7 @@ from ..core.printable import printable
 from ..core.windows import Window, parse_period
 from ..store.request_log import iso_utc, open_sync
 from .csv_cells import inert
-from .timeparse import parse_time
+from .timeparse import parse_range
 
 GROUP_COLUMN = {"team": "team", "key": "key_name", "customer": "customer", "model": "served_model",
                 "provider": "provider"}
@@ -83,7 +83,7 @@ def total(lines: list[Line]) -> Line:
 def spend_report(config: Config, args) -> int:
     tz = ZoneInfo(config.timezone)
     try:
-        since, until = parse_time(args.since, tz), parse_time(args.until, tz)
+        since, until = parse_range(args.since, args.until, tz)
     except ValueError as exc:
         print(f"bifrost-tui report: {exc}", file=sys.stderr)
         return 2
