@@ -611,6 +611,27 @@ async def test_the_months_request_and_error_counts_survive_a_restart(up, tmp_pat
         assert gw.gateway.live.summary(0)["requests_month"] == 3
 
 
+async def test_a_model_without_a_price_cannot_slip_past_a_budget(up, tmp_path):
+    """A request no budget could charge (its model has no price) is refused where budgets apply, and served
+    (logged as cost unknown) where none do; a routed step with a price still serves it."""
+    unpriced = "claude-unpriced-9"
+    keys = ("  - {name: dev-a, key: env:BIFROST_TEST_VK_A, budgets: [{limit: 100, period: 1M}]}\n"
+            "  - {name: dev-c, key: env:BIFROST_TEST_VK_C}\n"
+            "  - name: dev-d\n    key: env:BIFROST_TEST_VK_D\n    budgets: [{limit: 100, period: 1M}]\n"
+            f"    fallbacks: [{{provider: anthropic, model: {MODEL}}}]\n")
+    async with running(from_text(tmp_path, yaml_config(up, keys=keys, teams="[]"))) as gw:
+        status, headers, raw = await post_messages(gw, VK_A, {**BODY, "model": unpriced})
+        assert status == 403 and headers["x-should-retry"] == "false"
+        assert f"Model {unpriced} has no price" in error_of(raw, "permission_error")
+        assert await upstream_messages(up) == []
+        assert (await post_messages(gw, VK_C, {**BODY, "model": unpriced}))[0] == 200  # no budget to hold
+        status, _, raw = await post_messages(gw, VK_D, {**BODY, "model": unpriced})
+        assert status == 200, raw  # the fallback's model has a price
+        assert [json.loads(r["body"])["model"] for r in await upstream_messages(up)] == [unpriced, MODEL]
+        rows = await log_rows(gw, "dev-d")
+        assert rows[-1]["served_model"] == MODEL and rows[-1]["cost_micro_usd"] > 0
+
+
 async def test_management_api_disabled_without_admin_token(up, tmp_path):
     async with running(from_text(tmp_path, yaml_config(up, keys=KEYS_AB, admin_token=False))) as gw:
         for token in (None, ADMIN_TOKEN, VK_A):

@@ -29,7 +29,7 @@ class Refused:
     message: str
     retry_after: int | None = None
     should_retry: bool | None = None  # None: the status decides
-    budget_level: str | None = None  # key | team | customer | provider when a budget refused
+    budget_level: str | None = None  # key | team | customer | provider when a budget refused; unpriced: no price
 
 
 @dataclass(slots=True)
@@ -139,8 +139,14 @@ class Governor:
                 now: datetime | None = None) -> Admission | Refused:
         """Per attempt: reserve the estimate on the key, team, customer and this provider's budgets."""
         now = now or datetime.now(timezone.utc)
+        chain = self.chain(entry, provider)
+        if chain and self.prices.lookup(model) is None:  # it would spend without moving any budget
+            return Refused(403, "permission_error",
+                           f"Model {model} has no price in this gateway's pricing table, so the budgets that apply "
+                           "to this request cannot hold it. Ask your gateway admin to add its price, or use a "
+                           "priced model.", should_retry=False, budget_level="unpriced")
         output_tokens, estimate = self.estimate(entry, model, input_tokens, max_tokens)
-        outcome = self.ledger.reserve(self.chain(entry, provider), estimate, now)
+        outcome = self.ledger.reserve(chain, estimate, now)
         if isinstance(outcome, Denial):
             return self.budget_refusal(outcome)
         return Admission(entry, model, input_tokens, output_tokens, estimate, outcome)

@@ -180,13 +180,15 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
         admission = gw.governor.reserve(entry, provider.name, step.model, body.input_tokens, body.max_tokens,
                                         record.ts)
         if isinstance(admission, Refused):
-            if admission.budget_level != "provider":
+            if admission.budget_level not in ("provider", "unpriced"):
                 raise Refusal.of(admission)  # the key's own chain is out of budget: no provider can help
+            unpriced = admission.budget_level == "unpriced"  # another step's model may have a price
             attempts.append({"provider": provider.name, "model": step.model, "status": admission.status,
-                             "error": "provider budget: " + admission.message})
+                             "error": ("no price: " if unpriced else "provider budget: ") + admission.message})
             last_error = admission
             if index + 1 < len(plan):
-                gw.failover(record, provider.name, plan[index + 1].provider.name, "provider budget used up")
+                gw.failover(record, provider.name, plan[index + 1].provider.name,
+                            f"no price for {step.model}" if unpriced else "provider budget used up")
             continue
         call = UpstreamCall("/v1/messages", request.query_string, body_for(body, step.model, not provider.translated),
                             body, step.model, record.stream, headers, prefer_key=step.prefer_key)
