@@ -8,7 +8,7 @@ here: this 2-core machine's speed moves from hour to hour (direct's p50 for the 
   bifrost-tui+console`) at the base revision and at the working tree,
   back to back in alternating order, each a fresh process with a fresh request log, at one fixed rate
   against the same mock upstream, pinned as in run.py;
-- per pair the difference (working tree − base) for p50 and p99 of the scenario's primary metric (TTFB
+- per pair the difference (working tree − base) for p50 and p99 of `--metric` (default the scenario's primary one: TTFB
   for streams, else the full response), and both sides' added latency over the floor's;
 - the median difference over pairs with a bootstrap 90% interval (console_ab.median_interval).
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402 - the benchmark's processes, scenarios and load generator
-from pairs import QUANTILES, median_interval, pair_arguments, run_pairs  # noqa: E402 - what the A/Bs share
+from pairs import QUANTILES, median_interval, metric_of, pair_arguments, run_pairs  # noqa: E402 - what the A/Bs share
 
 BASE, HEAD = "base", "head"
 SIDES = (bench.DIRECT, bench.FLOOR, BASE, HEAD)
@@ -85,8 +85,7 @@ def table(rows: list[dict]) -> str:
 
 
 def report(args: argparse.Namespace, commit: str, pairs: list[dict], rows: list[dict]) -> str:
-    sc = bench.BY_NAME[args.scenario]
-    head = (f"# Code A/B: {args.scenario} ({sc.primary}) at {args.rate:g} req/s, {len(pairs)} pairs\n\n"
+    head = (f"# Code A/B: {args.scenario} ({metric_of(args)}) at {args.rate:g} req/s, {len(pairs)} pairs\n\n"
             f"base = `{args.base}` ({commit[:12]}), head = the working tree. Each pair: direct, the floor, then "
             f"{args.target} at base and at head in alternating order, fresh processes, "
             f"{bench.run_seconds(args, args.rate):g} s per run after {args.warmup_seconds:g} s of warm-up, pinned "
@@ -102,8 +101,7 @@ def report(args: argparse.Namespace, commit: str, pairs: list[dict], rows: list[
 def main() -> int:
     p = argparse.ArgumentParser(description="paired A/B of bifrost-tui at a base revision vs the working tree")
     p.add_argument("--base", default="HEAD~1", help="git revision to compare against (default HEAD~1)")
-    p.add_argument("--scenario", default="claude-code", choices=[s.name for s in bench.SCENARIOS
-                                                                   if s.config == "plain"])
+    p.add_argument("--scenario", default="claude-code", choices=[s.name for s in bench.SCENARIOS])
     p.add_argument("--target", default=bench.GATEWAY, choices=[bench.GATEWAY, bench.CONSOLE],
                    help="the side run at both revisions: headless, or with the console in its process")
     pair_arguments(p, rate=50.0, pairs=8, duration=10.0, min_requests=500)

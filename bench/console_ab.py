@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402 - the benchmark's processes, scenarios and load generator
-from pairs import QUANTILES, median_interval, pair_arguments, run_pairs  # noqa: E402 - what the A/Bs share
+from pairs import QUANTILES, median_interval, metric_of, pair_arguments, run_pairs  # noqa: E402 - what the A/Bs share
 
 
 
@@ -73,8 +73,7 @@ def table(rows: list[dict]) -> str:
 
 
 def report(args: argparse.Namespace, pairs: list[dict], rows: list[dict]) -> str:
-    sc = bench.BY_NAME[args.scenario]
-    head = (f"# Console A/B: {args.scenario} ({sc.primary}) at {args.rate:g} req/s, {len(pairs)} pairs\n\n"
+    head = (f"# Console A/B: {args.scenario} ({metric_of(args)}) at {args.rate:g} req/s, {len(pairs)} pairs\n\n"
             f"Each pair: direct, then bifrost-tui headless and with the console in alternating order, fresh "
             f"processes, {bench.run_seconds(args, args.rate):g} s per run after {args.warmup_seconds:g} s of "
             f"warm-up, pinned as in run.py. Latency from the scheduled send, in ms.\n\n")

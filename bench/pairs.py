@@ -70,17 +70,27 @@ def pair_arguments(p: argparse.ArgumentParser, *, rate: float, pairs: int, durat
     p.add_argument("--min-requests", type=int, default=min_requests)
     p.add_argument("--warmup", type=int, default=40)
     p.add_argument("--warmup-seconds", type=float, default=1.0)
+    p.add_argument("--metric", choices=("ttfb", "full"), default=None,
+                   help="what to compare: time to first byte or to the full response (default: ttfb for streams)")
     p.add_argument("--out", type=Path, default=bench.BENCH / "results")
+
+
+def metric_of(args: argparse.Namespace) -> str:
+    """The metric a paired A/B compares: `--metric`, else the scenario's primary one (TTFB for streams)."""
+    sc = bench.BY_NAME[args.scenario]
+    if args.metric and args.metric not in sc.metrics:
+        raise SystemExit(f"--metric {args.metric}: scenario {args.scenario} has {', '.join(sc.metrics)}")
+    return args.metric or sc.primary
 
 
 def run_pairs(args: argparse.Namespace, out: Path, sides: Callable[[int], list[tuple[str, str, Path]]],
               a: str, b: str, label: str) -> list[dict]:
     """The paired A/Bs' measurement: `args.pairs` pairs against one mock upstream; pair i runs `sides(i)`, each
     (side, target, code checkout), one paired_run each, and prints side b − side a. One dict per pair:
-    {side: {p50, p99, errors, code, target}} for the scenario's primary metric."""
+    {side: {p50, p99, errors, code, target}} for `args.metric` (default: the scenario's primary metric)."""
     sc = bench.BY_NAME[args.scenario]
     work, procs, body, keys = paired_setup(out, sc)
-    metric = f"{sc.primary}_ms"
+    metric = f"{metric_of(args)}_ms"
     pairs = []
     try:
         mock_port = bench.start_mock(procs)

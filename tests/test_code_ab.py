@@ -32,6 +32,17 @@ def test_the_summary_is_the_median_paired_difference_and_each_side_over_the_floo
     assert "| p50 | 4 | -0.20 ms" in table and "3 of 4" in table
 
 
+def test_the_metric_compared_is_the_scenarios_primary_one_unless_asked():
+    from argparse import Namespace
+
+    from pairs import metric_of
+    assert metric_of(Namespace(scenario="stream", metric=None)) == "ttfb"
+    assert metric_of(Namespace(scenario="stream", metric="full")) == "full"
+    assert metric_of(Namespace(scenario="everything-on", metric=None)) == "full"
+    with pytest.raises(SystemExit, match="small has full"):
+        metric_of(Namespace(scenario="small", metric="ttfb"))  # a non-streaming request has no first byte to time
+
+
 def test_a_pair_missing_a_side_is_left_out():
     broken = pair(2.0, 2.5, 3.4, 3.1)
     broken["floor"]["p50"] = None

@@ -19,7 +19,7 @@ from .errors import Refusal
 from .failover import Served
 from .pipeline import (GATEWAY, attribute, authenticate, check_model_name, load_json, note_cancelled, note_refusal,
                        read_body, response_started, route_and_forward, start_record)
-from .relay import relay_body, relay_stream
+from .relay import deliver, relay_body, relay_stream
 from .translate.from_openai import (AnthropicToOpenAIStream, TranslationError, anthropic_error_to_openai,
                                     anthropic_to_openai_response, openai_error_body, openai_request_to_anthropic)
 
@@ -75,8 +75,8 @@ async def handle_chat_completions(request: web.Request) -> web.StreamResponse:
             reply.headers["content-type"] = "text/event-stream; charset=utf-8"
             return await relay_stream(request, reply, record, started, gw.config.logging.store_content,
                                       transform=AnthropicToOpenAIStream(model, include_usage=include_usage))
-        return relay_body(reply, record, transform=lambda message: anthropic_to_openai_response(message, model),
-                          transform_error=anthropic_error_to_openai)
+        return await deliver(request, relay_body(reply, record, transform=lambda message: anthropic_to_openai_response(
+            message, model), transform_error=anthropic_error_to_openai), record)
     except Refusal as refusal:
         note_refusal(record, refusal)
         return openai_refusal(refusal)

@@ -18,7 +18,7 @@ from .auth import presented_keys
 from .errors import Refusal, anthropic_error
 from .failover import Served, forward_headers, forward_with_failover  # noqa: F401 (re-export)
 from .gateway import Gateway
-from .relay import CONTENT_CAP, relay_body, relay_stream
+from .relay import CONTENT_CAP, deliver, relay_body, relay_stream
 
 log = logging.getLogger("bifrost.proxy")
 
@@ -180,7 +180,7 @@ async def serve_messages(request: web.Request, gw: Gateway, record: RequestRecor
     reply = await route_and_forward(request, gw, entry, body, record, served)
     if reply.is_stream:
         return await relay_stream(request, reply, record, started, gw.config.logging.store_content)
-    return relay_body(reply, record)
+    return await deliver(request, relay_body(reply, record), record)
 
 
 def check_access(gw: Gateway, entry: KeyEntry, model: str, record: RequestRecord) -> None:

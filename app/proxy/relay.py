@@ -55,6 +55,19 @@ def relay_body(reply: UpstreamReply, record: RequestRecord, transform=None, tran
     return web.Response(status=reply.status, body=body, headers=reply.headers)
 
 
+async def deliver(request: web.Request, response: web.Response, record: RequestRecord) -> web.Response:
+    """Write a whole response now, inside the handler, so that the bookkeeping after it (price, settle the
+    reservation, metrics, the log row) runs once the client has its answer instead of before aiohttp writes
+    it. The reservation is held until then, so a client's next request cannot see the budget freer than it is."""
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        record.status, record.error_type = 499, "client_disconnected"
+        record.error_message = "the client closed the connection before the answer was written"
+    return response
+
+
 async def relay_stream(request: web.Request, reply: UpstreamReply, record: RequestRecord, started: float,
                        keep_content: bool, transform=None) -> web.StreamResponse:
     """Relay SSE chunk by chunk, reading usage on the way. Never buffers the stream.
@@ -85,6 +98,7 @@ async def relay_stream(request: web.Request, reply: UpstreamReply, record: Reque
             record.error_type, record.error_message = "incomplete_stream", "upstream ended the stream early"
         if transform:
             await response.write(transform.finish())
+        await response.write_eof()  # the end of the stream reaches the client before the bookkeeping (see deliver)
     except (ConnectionResetError, aiohttp.ClientConnectionResetError):
         record.status, record.error_type = 499, "client_disconnected"
         record.error_message = "the client closed the connection mid-stream; upstream request cancelled"
