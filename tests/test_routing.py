@@ -120,6 +120,19 @@ def test_when_budget_used_pct_above_is_strict():
     assert not matches(rule, facts(pct=10.0))
 
 
+def test_the_budget_is_read_only_when_a_rule_asks_and_then_once():
+    reads = []
+
+    def used() -> float:
+        reads.append(1)
+        return 90.0
+
+    f = facts(pct=used)
+    assert matches({"model": "claude-sonnet-*", "tools": False}, f) and reads == []  # no ledger walk
+    rule = {"budget_used_pct_above": Decimal(80)}
+    assert matches(rule, f) and matches(rule, f) and reads == [1]
+
+
 def test_empty_when_matches_everything_and_all_conditions_must_hold():
     assert matches({}, facts())
     both = {"model": "claude-sonnet-*", "tools": True}

@@ -9,7 +9,7 @@ import fnmatch
 import random
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
 from .config import RoutingRule, Target
 from .messages_body import MessagesBody
@@ -23,13 +23,21 @@ class RequestFacts:
     thinking: bool
     messages: int
     headers: Mapping[str, str]  # read with .get(lower-case name, default) only
-    budget_used_pct: float = 0.0  # the key's most-used budget
+    used_pct: float | Callable[[], float] = 0.0  # the key's most-used budget in %, or how to read it if a rule asks
     body: MessagesBody | None = None  # `images` is read from it when a rule asks
 
     @classmethod
-    def of(cls, body: MessagesBody, headers: Mapping[str, str], budget_used_pct: float = 0.0) -> "RequestFacts":
+    def of(cls, body: MessagesBody, headers: Mapping[str, str],
+           budget_used_pct: float | Callable[[], float] = 0.0) -> "RequestFacts":
         return cls(model=str(body.model), input_tokens=body.input_tokens, tools=body.tools, messages=body.messages,
-                   thinking=body.thinking, headers=headers, budget_used_pct=budget_used_pct, body=body)
+                   thinking=body.thinking, headers=headers, used_pct=budget_used_pct, body=body)
+
+    @property
+    def budget_used_pct(self) -> float:
+        """Read (once) only when a rule has `budget_used_pct_above`: most requests never need the ledger walk."""
+        if callable(self.used_pct):
+            self.used_pct = self.used_pct()
+        return self.used_pct
 
     @property
     def images(self) -> bool:

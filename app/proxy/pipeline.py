@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 
 import orjson
 from aiohttp import web
@@ -192,7 +193,7 @@ def check_access(gw: Gateway, entry: KeyEntry, model: str, record: RequestRecord
 
 def plan_route(gw: Gateway, request: web.Request, entry: KeyEntry, body: MessagesBody, record: RequestRecord):
     """The providers (and models) this request goes to, in order: routing rules, then the fallback chain."""
-    facts = RequestFacts.of(body, LastValueHeaders(request.headers), gw.governor.used_pct(entry, record.ts))
+    facts = RequestFacts.of(body, LastValueHeaders(request.headers), partial(gw.governor.used_pct, entry, record.ts))
     return gw.planner.plan(entry, facts, record.session_id)
 
 
