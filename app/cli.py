@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .console_terminal import NoTerminal, missing_terminal
 from .core.config import Config, load_config
 from .core.config_source import ConfigError, find_config, user_data_dir
 from .core.first_run import default_config
@@ -99,6 +100,17 @@ def port_number(text: str) -> int:
     return port
 
 
+def row_count(text: str) -> int:
+    """A number of rows for --limit: 1 or more, else argparse's own error and exit 2."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of rows: {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a number of rows is 1 or more; got {count}")
+    return count
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .proxy.server import GatewayServer
 
@@ -129,8 +141,9 @@ def cmd_console(args: argparse.Namespace) -> int:
     from .tui.runner import run_with_console
 
     config, demo = load(args)
-    if not sys.stdout.isatty():
-        print("bifrost-tui: no terminal for the console; running headless (use `bifrost-tui serve`)",
+    no_terminal = missing_terminal()
+    if no_terminal:
+        print(f"bifrost-tui: no terminal for the console ({no_terminal}); running headless (use `bifrost-tui serve`)",
               file=sys.stderr)
         return cmd_serve(args)
     log_file = setup_logging(config, to_stderr=False)
@@ -176,6 +189,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
     except SourceError as exc:
         print(f"bifrost-tui attach: {exc}", file=sys.stderr)
         return 1
+    except NoTerminal as exc:  # nothing to fall back to: attach is only a console
+        print(f"bifrost-tui attach: {exc}; run it in an interactive terminal (over SSH: ssh -t)", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -213,7 +229,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         await run_with_console(config, readonly=args.readonly,
                                background=lambda server, stop_traffic: run_traffic(server, keys, stop_traffic))
 
-    if args.headless or not sys.stdout.isatty():
+    no_terminal = None if args.headless else missing_terminal()
+    if no_terminal:
+        print(f"bifrost-tui demo: no terminal for the console ({no_terminal}); running headless "
+              f"(--headless) for {args.duration:g}s", file=sys.stderr)
+    if args.headless or no_terminal:
         setup_logging(config, to_stderr=True)
         asyncio.run(headless())
     else:
@@ -314,11 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = with_config(sub.add_parser("logs", help="read the request log (the finance export)"))
     logs.add_argument("--key")
-    logs.add_argument("--model", help="model name or glob")
+    logs.add_argument("--model", help="model name or glob, matched against the requested or the served model "
+                                       "(a routed request has both; the table shows them as requested → served)")
     logs.add_argument("--since", help="ISO date/time or relative: 2026-11-01, 24h, 7d")
     logs.add_argument("--until", help="ISO date/time or relative")
     logs.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
-    logs.add_argument("--limit", type=int)
+    logs.add_argument("--limit", type=row_count, metavar="N",
+                      help="only the newest N requests of the range (like tail), still printed oldest first")
     logs.set_defaults(func=cmd_logs)
 
     status = sub.add_parser("status", help="your own key (ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY): budgets, limits")

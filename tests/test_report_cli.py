@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,8 +80,9 @@ def report(cfg: Path, *args: str) -> str:
 def csv_lines(cfg: Path, *args: str) -> list[tuple]:
     """(period start, group, requests, cost micro-USD, unknown) per line; checks the display cost column."""
     rows = list(csv.DictReader(io.StringIO(report(cfg, *args, "--format", "csv"))))
-    for r in rows:
-        assert Decimal(r["cost_inr"]) == Decimal(r["cost_micro_usd"]) * PER_USD / 1_000_000
+    for r in rows:  # the amount the table prints: the exact one rounded down or up to the report's places
+        printed, exact = Decimal(r["cost_inr"]), Decimal(r["cost_micro_usd"]) * PER_USD / 1_000_000
+        assert abs(printed - exact) < Decimal(1).scaleb(printed.as_tuple().exponent)
     by = next(k for k in rows[0] if k not in ("period_start", "requests")) if rows else None
     return [(r["period_start"], r[by], int(r["requests"]), int(r["cost_micro_usd"]), int(r["unknown_cost_requests"]))
             for r in rows]
@@ -223,3 +225,63 @@ def test_a_range_that_ends_before_it_starts_is_an_error(kolkata):
                                             "--until", "2026-11-01"), cwd=kolkata.parent, env=env,
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 2 and "is not after --since" in result.stderr, result.stderr
+
+
+# -- the money columns add up: what finance sums in a spreadsheet is the total printed -------------------------
+
+def money(cell: str) -> Decimal:
+    return Decimal(cell.replace("₹", "").replace(",", ""))
+
+
+def table_cells(out: str) -> tuple[list[list[str]], list[str]]:
+    """(body rows, total row) of a report table, cells split on the 2+ spaces between columns."""
+    lines = out.splitlines()
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines[1:-2]]
+    return rows, re.split(r"\s{2,}", lines[-1].strip())
+
+
+# 12,000 micro-USD at 84 per USD is ₹1.008: each rounds to ₹1.01 alone, and three of them make ₹3.024 (₹3.02)
+ODD_ROWS = [record(f"2026-11-02T10:0{i}:00Z", 12_000, key=k) for i, k in enumerate(("dev-a", "dev-b", "dev-c"))]
+
+
+def test_table_cost_rows_add_up_to_the_total(tmp_path):
+    cfg = make_log(tmp_path, ODD_ROWS)
+    rows, total = table_cells(report(cfg, "--by", "key", "--period", "day"))
+    costs = [money(r[7]) for r in rows]
+    assert money(total[7]) == Decimal("3.02")  # the exact total, ₹3.024, rounded
+    assert sum(costs) == money(total[7])  # the column a spreadsheet sums
+    assert sorted(costs) == [Decimal("1.00"), Decimal("1.01"), Decimal("1.01")]  # each within a paisa of ₹1.008
+
+
+def test_one_precision_for_the_whole_money_column(tmp_path):
+    """Amounts below ₹1 used to get 4 places and the others 2 in the same column."""
+    cfg = make_log(tmp_path, KOLKATA_ROWS + [record("2026-11-04T10:00:00Z", 300_000, key="dev-c")])  # ₹25.20
+    rows, total = table_cells(report(cfg, "--by", "key", "--period", "day"))
+    places = {len(r[7].split(".")[1]) for r in [*rows, total]}
+    assert places == {2}
+    assert sum(money(r[7]) for r in rows) == money(total[7]) == Decimal("25.84")  # 307,600 micro-USD: ₹25.8384
+
+
+def test_savings_columns_add_up_and_each_row_is_requested_minus_cost(tmp_path):
+    routed = [RequestRecord(id=f"req_{k}", ts=datetime(2026, 11, 2, 10, tzinfo=timezone.utc), path="/v1/messages",
+                            key_name=k, team="backend", customer="acme", requested_model="claude-opus-4-1",
+                            served_model="claude-haiku-4-5", provider="sim", status=200,
+                            usage=Usage(input_tokens=10, output_tokens=20),
+                            cost_micro_usd=12_000, requested_cost_micro_usd=60_005, priced=True)
+              for k in ("dev-a", "dev-b", "dev-c")]
+    cfg = make_log(tmp_path, routed)
+    rows, total = table_cells(report(cfg, "--by", "key", "--period", "day", "--savings"))
+    for col in (7, 9, 10):
+        assert sum(money(r[col]) for r in rows) == money(total[col])
+    for r in [*rows, total]:
+        assert money(r[10]) == money(r[9]) - money(r[7])
+    assert money(total[9]) == Decimal("15.12")  # 180,015 micro-USD at 84: ₹15.12126
+
+
+def test_csv_costs_are_the_tables_and_add_up_to_its_total(tmp_path):
+    cfg = make_log(tmp_path, ODD_ROWS)
+    rows, total = table_cells(report(cfg, "--by", "key", "--period", "day"))
+    exported = list(csv.DictReader(io.StringIO(report(cfg, "--by", "key", "--period", "day", "--format", "csv"))))
+    assert [(r["key"], Decimal(r["cost_inr"])) for r in exported] == [(r[1], money(r[7])) for r in rows]
+    assert sum(Decimal(r["cost_inr"]) for r in exported) == money(total[7])
+    assert [int(r["cost_micro_usd"]) for r in exported] == [12_000] * 3  # exact, for machines

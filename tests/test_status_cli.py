@@ -10,7 +10,7 @@ import pytest
 
 from app.core.config import config_from_text
 from app.proxy.server import GatewayServer
-from app.reports.status_view import gateway_root
+from app.reports.gateway_me import gateway_root
 from conftest import ROOT, VK_A, bifrost_cmd, free_port, gateway_yaml
 
 KEYS = ("  - {name: dev-a, team: backend, key: env:BIFROST_TEST_VK_A, allowed_models: ['claude-*'],\n"
@@ -104,6 +104,60 @@ async def test_status_bad_key(budget_gateway, tmp_path):
     assert code == 1
     assert "the gateway does not know this key" in err
     assert bad not in out and bad not in err
+
+
+@pytest.mark.parametrize("path", ["/anthropc", "/anthropic/v1", "/v1", "/llm/anthropic", "/api", "/api/v1"])
+async def test_status_with_a_wrong_path_says_so_not_that_the_key_is_unknown(budget_gateway, tmp_path, path):
+    """A typo in ANTHROPIC_BASE_URL's path reaches the gateway but not /api/me: a 404 for most paths, and a
+    401 under /api/ (the management API asks for its admin token). Neither is the key's fault."""
+    base = f"{budget_gateway.url}{path}"
+    for key in (VK_A, "vk-not-a-real-key-0123456789abcdef"):
+        code, out, err = await status(env=user_env(ANTHROPIC_BASE_URL=base, ANTHROPIC_API_KEY=key), cwd=tmp_path)
+        assert code == 1 and out == ""
+        assert "does not know this key" not in err, err
+        assert f"ANTHROPIC_BASE_URL ({base}) does not look like a bifrost-tui gateway" in err, err
+        assert "check its path" in err.lower() and "/anthropic" in err
+        assert key not in err
+
+
+async def test_status_with_a_wrong_path_on_a_gateway_with_an_admin_token(tmp_path, test_env, monkeypatch):
+    """With the management API on, /api/… answers 401 'wrong admin token': still the path, not the key."""
+    monkeypatch.setenv("BIFROST_TEST_ADMIN", "admin-token-0123456789")
+    config = config_from_text(gateway_yaml(tmp_path, keys=KEYS, extra="server: {admin_token: env:BIFROST_TEST_ADMIN}\n"),
+                              "test.yaml", base_dir=tmp_path)
+    server = GatewayServer(config, port=0)
+    await server.start()
+    try:
+        env = user_env(ANTHROPIC_BASE_URL=f"{server.url}/api/anthropic", ANTHROPIC_API_KEY=VK_A)
+        code, out, err = await status(env=env, cwd=tmp_path)
+        assert code == 1 and "does not look like a bifrost-tui gateway" in err, err
+        env = user_env(ANTHROPIC_BASE_URL=f"{server.url}/anthropic", ANTHROPIC_API_KEY="vk-unknown-0123456789")
+        code, out, err = await status(env=env, cwd=tmp_path)
+        assert code == 1 and "the gateway does not know this key" in err, err
+    finally:
+        await server.stop()
+
+
+async def test_status_against_a_server_that_is_not_a_gateway(tmp_path):
+    """Some other HTTP server answering 401 to everything: not 'unknown key'."""
+    from aiohttp import web
+
+    async def deny(request):
+        return web.json_response({"error": "unauthorized"}, status=401)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", deny)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        base = f"http://127.0.0.1:{port}/anthropic"
+        code, out, err = await status(env=user_env(ANTHROPIC_BASE_URL=base, ANTHROPIC_API_KEY=VK_A), cwd=tmp_path)
+        assert code == 1 and "does not know this key" not in err
+        assert f"ANTHROPIC_BASE_URL ({base}) does not look like a bifrost-tui gateway" in err, err
+    finally:
+        await runner.cleanup()
 
 
 async def test_status_gateway_unreachable(tmp_path):

@@ -17,12 +17,17 @@ def display_to_micro_usd(amount: Decimal, currency: Currency) -> int:
     return int((Decimal(amount) * MICRO / currency.per_usd).to_integral_value(ROUND_HALF_EVEN))
 
 
+def display_places(value: Decimal) -> int:
+    """Decimal places to show an amount with: 2, or 4 below one unit so small amounts keep significant digits."""
+    return 2 if abs(value) >= 1 or value == 0 else 4
+
+
 def format_money(micro_usd: int | None, currency: Currency, places: int | None = None) -> str:
     """'₹25,012' / '$0.0142'; 'unknown' for an unpriced amount. Small amounts keep significant digits."""
     if micro_usd is None:
         return "unknown"
     value = micro_usd_to_display(micro_usd, currency)
     if places is None:
-        places = 2 if abs(value) >= 1 or value == 0 else 4
+        places = display_places(value)
     quantum = Decimal(1).scaleb(-places)
     return f"{currency.symbol}{value.quantize(quantum, ROUND_HALF_EVEN):,}"

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from ..core.config import Config
 from ..core.money import format_money, micro_usd_to_display
-from ..core.printable import printable
-from ..store.request_log import open_sync, query_log
+from ..store.request_log import count_log, open_sync, query_log
 from .csv_cells import inert
+from .log_table import print_table
 from .timeparse import parse_range
 
 FIELDS = ("time", "id", "key_name", "team", "customer", "requested_model", "served_model", "provider",
@@ -35,7 +35,13 @@ def export_logs(config: Config, args) -> int:
         print(f"bifrost-tui logs: no request log yet at {config.sqlite_path}", file=sys.stderr)
         return 1
     conn = open_sync(config.sqlite_path)
-    rows = query_log(conn, key=args.key, model=args.model, since=since, until=until, limit=args.limit)
+    where = {"key": args.key, "model": args.model, "since": since, "until": until}
+    try:
+        rows = query_log(conn, **where, limit=args.limit)  # with --limit: the newest rows, oldest first
+        limited = args.format == "table" and args.limit and len(rows) == args.limit
+        matching = count_log(conn, **where) if limited else len(rows)  # the table says what --limit left out
+    finally:
+        conn.close()
     records = [row_dict(row, config, tz) for row in rows]
     out = sys.stdout
     if args.format == "jsonl":
@@ -48,7 +54,7 @@ def export_logs(config: Config, args) -> int:
     else:
         for r, row in zip(records, rows):
             r["cost_text"] = format_money(row["cost_micro_usd"] if row["priced"] else None, config.currency)
-        print_table(records, out)
+        print_table(records, out, matching)
     return 0
 
 
@@ -68,18 +74,3 @@ def row_dict(row, config: Config, tz: ZoneInfo) -> dict:
         "latency_ms": row["latency_ms"], "ttft_ms": row["ttft_ms"], "user_agent": row["user_agent"],
         "session_id": row["session_id"], "simulated": bool(row["simulated"]), "ts_utc": row["ts"],
     }
-
-
-def print_table(records: list[dict], out) -> None:
-    cols = (("time", 19), ("key_name", 14), ("served_model", 26), ("provider", 10), ("status", 6),
-            ("input_tokens", 9), ("output_tokens", 9), ("cost_text", 12), ("latency_ms", 9))
-    heads = ("TIME", "KEY", "MODEL", "PROVIDER", "STATUS", "IN", "OUT", "COST", "MS")
-    out.write("  ".join(h.ljust(w) for h, (_, w) in zip(heads, cols)).rstrip() + "\n")
-    for r in records:
-        cells = []
-        for name, width in cols:
-            value = r[name]
-            text = "" if value is None else (value[:19] if name == "time" else printable(str(value)))
-            cells.append(text[:width].ljust(width))
-        out.write("  ".join(cells).rstrip() + "\n")
-    out.write(f"{len(records)} request(s)\n")

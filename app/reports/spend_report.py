@@ -5,15 +5,14 @@ import csv
 import sys
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ..core.config import Config
-from ..core.money import format_money, micro_usd_to_display
 from ..core.printable import printable
 from ..core.windows import Window, parse_period
 from ..store.request_log import iso_utc, open_sync
 from .csv_cells import inert
+from .report_money import Amounts, money_text, report_money
 from .timeparse import parse_range
 
 GROUP_COLUMN = {"team": "team", "key": "key_name", "customer": "customer", "model": "served_model",
@@ -117,47 +116,54 @@ def heads(args, config: Config) -> list[str]:
     return out
 
 
-def cells(line: Line, config: Config, savings: bool = False) -> list[str]:
+def cells(line: Line, amounts: Amounts, config: Config, savings: bool = False) -> list[str]:
     group = printable(line.group) if isinstance(line.group, str) else line.group  # a model name is the upstream's
     out = [line.period_start, group, f"{line.requests:,}", f"{line.input_tokens:,}", f"{line.output_tokens:,}",
            f"{line.cache_read_tokens:,}", f"{line.cache_write_tokens:,}",
-           format_money(line.cost_micro_usd, config.currency), f"{line.unknown_cost:,}"]
+           money_text(amounts.cost, config.currency), f"{line.unknown_cost:,}"]
     if savings:
-        out += [format_money(line.requested_cost_micro_usd, config.currency),
-                format_money(line.saved_micro_usd, config.currency)]
+        out += [money_text(amounts.requested, config.currency), money_text(amounts.saved, config.currency)]
     return out
 
 
 def write_csv(lines: list[Line], args, config: Config, out) -> None:
-    """Machine-readable: plain integers, the exact cost in the display currency and in micro-USD; no total row."""
+    """Machine-readable: plain integers; amounts in the display currency as the table prints them (so the
+    column adds up to the table's total), and exact in micro-USD; no total row."""
     writer = csv.writer(out)
     savings = getattr(args, "savings", False)
+    code = config.currency.code.lower()
     writer.writerow(["period_start", args.by, "requests", "input_tokens", "output_tokens", "cache_read_tokens",
-                     "cache_write_tokens", f"cost_{config.currency.code.lower()}", "cost_micro_usd",
-                     "unknown_cost_requests"] + (["requested_cost_micro_usd", "saved_micro_usd"] if savings else []))
-    for x in lines:
-        cost: Decimal = micro_usd_to_display(x.cost_micro_usd, config.currency)
+                     "cache_write_tokens", f"cost_{code}", "cost_micro_usd", "unknown_cost_requests"]
+                    + ([f"requested_cost_{code}", "requested_cost_micro_usd", f"saved_{code}", "saved_micro_usd"]
+                       if savings else []))
+    for x, amounts in zip(lines, report_money(lines, config.currency).lines):
         writer.writerow([x.period_start, inert(x.group), x.requests, x.input_tokens, x.output_tokens, x.cache_read_tokens,
-                         x.cache_write_tokens, f"{cost:f}", x.cost_micro_usd, x.unknown_cost]
-                        + ([x.requested_cost_micro_usd, x.saved_micro_usd] if savings else []))
+                         x.cache_write_tokens, f"{amounts.cost:f}", x.cost_micro_usd, x.unknown_cost]
+                        + ([f"{amounts.requested:f}", x.requested_cost_micro_usd, f"{amounts.saved:f}",
+                            x.saved_micro_usd] if savings else []))
+
+
+def body_and_total(lines: list[Line], args, config: Config) -> tuple[list[list[str]], list[str]]:
+    """The cells of every line and of the total line, money rounded so each column adds up."""
+    savings = getattr(args, "savings", False)
+    money = report_money(lines, config.currency)
+    body = [cells(x, amounts, config, savings) for x, amounts in zip(lines, money.lines)]
+    return body, cells(total(lines), money.total, config, savings)
 
 
 def write_markdown(lines: list[Line], args, config: Config, out) -> None:
     h = heads(args, config)
     out.write("| " + " | ".join(h) + " |\n")
     out.write("|" + "|".join(["---", "---"] + ["---:"] * (len(h) - 2)) + "|\n")
-    savings = getattr(args, "savings", False)
-    for x in lines:
-        out.write("| " + " | ".join(c.replace("|", "\\|") for c in cells(x, config, savings)) + " |\n")
-    t = cells(total(lines), config, savings)
+    body, t = body_and_total(lines, args, config)
+    for row in body:
+        out.write("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |\n")
     out.write("| " + " | ".join(["**total**", ""] + [f"**{c}**" for c in t[2:]]) + " |\n")
 
 
 def write_table(lines: list[Line], args, config: Config, out) -> None:
     h = heads(args, config)
-    savings = getattr(args, "savings", False)
-    body = [cells(x, config, savings) for x in lines]
-    t = cells(total(lines), config, savings)
+    body, t = body_and_total(lines, args, config)
     t[1] = f"{len(lines)} line(s)"
     widths = [max(len(r[i]) for r in [h, *body, t]) for i in range(len(h))]
 

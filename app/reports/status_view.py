@@ -1,11 +1,8 @@
-"""`bifrost-tui status`: a developer's own key from GET /api/me, with the variables Claude Code already uses."""
+"""`bifrost-tui status`: a developer's own key from GET /api/me (app/reports/gateway_me.py), drawn as bars."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,65 +11,9 @@ from rich.console import Console
 from rich.text import Text
 
 from ..core.windows import format_reset
+from .gateway_me import StatusError, credentials, fetch_me
 
-KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 BAR_WIDTH = 30
-
-
-class StatusError(Exception):
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
-
-
-def gateway_root(base_url: str) -> str:
-    """http://host:8080/anthropic/ -> http://host:8080 (/api/me lives at the server root)."""
-    return base_url.strip().rstrip("/").removesuffix("/anthropic")
-
-
-def credentials(env=os.environ) -> tuple[str, str]:
-    """(gateway root URL, virtual key); StatusError(code 2) naming what to set."""
-    base = env.get("ANTHROPIC_BASE_URL", "").strip()
-    key = next((env[v].strip() for v in KEY_VARS if env.get(v, "").strip()), "")
-    missing = ([] if base else ["ANTHROPIC_BASE_URL (e.g. http://gateway-host:8080/anthropic)"]) + \
-              ([] if key else ["ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) to your virtual key"])
-    if missing:
-        raise StatusError("set " + " and ".join(missing) + " — the same variables Claude Code uses", 2)
-    if not base.lower().startswith(("http://", "https://")):
-        raise StatusError(f"ANTHROPIC_BASE_URL must start with http:// or https://; got {base!r}", 2)
-    return gateway_root(base), key
-
-
-def fetch_me(root: str, key: str, timeout: float = 10.0) -> bytes:
-    """The raw /api/me body; StatusError with a message that never contains the key."""
-    url = f"{root}/api/me"
-    request = urllib.request.Request(url, headers={"x-api-key": key, "accept": "application/json",
-                                                   "user-agent": "bifrost-tui-status"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 401:
-            raise StatusError(f"the gateway does not know this key (HTTP 401 from {url}); check "
-                              "ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN") from None
-        raise StatusError(f"{url} answered HTTP {exc.code}: {_error_message(exc.read())}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise StatusError(f"cannot reach the gateway at {url} ({reason}); is the gateway running?") from None
-    try:
-        me = json.loads(body)
-    except ValueError:
-        me = None
-    if not isinstance(me, dict) or "key" not in me:
-        raise StatusError(f"{url} did not answer with a key's status: is ANTHROPIC_BASE_URL a bifrost-tui gateway?")
-    return body
-
-
-def _error_message(body: bytes) -> str:
-    try:
-        return str(json.loads(body)["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        return body[:200].decode("utf-8", "replace").strip() or "no body"
 
 
 def money(value, symbol: str) -> str:
@@ -150,8 +91,8 @@ def render(me: dict, console: Console) -> None:
 
 def show_status(args) -> int:
     try:
-        root, key = credentials()
-        body = fetch_me(root, key)
+        base, key = credentials()
+        body = fetch_me(base, key)
     except StatusError as exc:
         print(f"bifrost-tui status: {exc}", file=sys.stderr)
         return exc.code

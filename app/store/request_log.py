@@ -59,8 +59,10 @@ def migrations(existing_columns: set[str]) -> list[str]:
             if name not in existing_columns]
 
 
-def query_log(conn: sqlite3.Connection, *, key: str | None = None, model: str | None = None,
-              since: datetime | None = None, until: datetime | None = None, limit: int | None = None) -> list[sqlite3.Row]:
+def _log_filter(key: str | None, model: str | None, since: datetime | None,
+                until: datetime | None) -> tuple[str, list]:
+    """The WHERE clause of a log query: a key, a model name or glob that the request asked for or was served
+    by (a routed request matches both), and a [since, until) range."""
     where, args = [], []
     if key:
         where.append("key_name = ?")
@@ -74,7 +76,21 @@ def query_log(conn: sqlite3.Connection, *, key: str | None = None, model: str | 
     if until:
         where.append("ts < ?")
         args.append(iso_utc(until))
-    sql = "SELECT * FROM request_log" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return conn.execute(sql, args).fetchall()
+    return (" WHERE " + " AND ".join(where) if where else ""), args
+
+
+def query_log(conn: sqlite3.Connection, *, key: str | None = None, model: str | None = None,
+              since: datetime | None = None, until: datetime | None = None, limit: int | None = None) -> list[sqlite3.Row]:
+    """Matching rows in time order; with `limit`, the newest `limit` of them (like `tail`), still oldest first."""
+    where, args = _log_filter(key, model, since, until)
+    if not limit:
+        return conn.execute(f"SELECT * FROM request_log{where} ORDER BY ts, rowid", args).fetchall()
+    newest = f"SELECT * FROM request_log{where} ORDER BY ts DESC, rowid DESC LIMIT ?"
+    rows = conn.execute(newest, [*args, int(limit)]).fetchall()
+    return rows[::-1]
+
+
+def count_log(conn: sqlite3.Connection, *, key: str | None = None, model: str | None = None,
+              since: datetime | None = None, until: datetime | None = None) -> int:
+    where, args = _log_filter(key, model, since, until)
+    return conn.execute(f"SELECT count(*) FROM request_log{where}", args).fetchone()[0]

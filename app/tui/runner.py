@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 
+from ..console_terminal import require_terminal
 from ..core.config import Config
 from ..proxy.heap import settle_after_startup
 from ..proxy.server_thread import GatewayThread
@@ -93,7 +94,8 @@ async def run_with_console(config: Config, *, host=None, port=None, readonly=Fal
 async def attach(url: str, admin_token: str, readonly: bool = False) -> None:
     source = RemoteSource(url, admin_token)
     try:
-        await source.overview()  # fail fast with a clear message
+        await source.overview()  # fail fast with a clear message (a wrong token is told even without a terminal)
+        require_terminal()  # NoTerminal rather than escape codes into a pipe
     except Exception:
         await source.close()
         raise
