@@ -283,3 +283,40 @@ async def test_unknown_fallback_and_routing_providers_are_flagged_before_the_dif
         await pilot.press("ctrl+s")
         diff = await screen_of(pilot, DiffConfirm)
         assert ("fallbacks", "–", "backup-sim") in diff.rows
+
+
+# -- allowed_models: a pattern matching no known model is a note with the diff, never an error --------------
+async def test_an_allowed_models_pattern_matching_no_known_model_is_a_warning_with_the_diff():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "6", KeysScreen, "pranay")
+        set_input(form, "#allowed_models", "claude-sonet-*, claude-haiku-*")
+        await pilot.press("ctrl+s")
+        diff = await screen_of(pilot, DiffConfirm)
+        warning = str(diff.query_one("#diff-warning").render())
+        assert "'claude-sonet-*' matches no model the gateway knows" in warning and "haiku" not in warning
+        assert form.errors() == {}  # not an error: the model may be newer than the price table
+        await pilot.press("y")  # saved all the same
+        await screen_of(pilot, KeysScreen)
+        assert [c[:3] for c in fake.calls] == [("update", "virtual_key", "pranay")]
+        assert fake.calls[0][3]["allowed_models"] == ["claude-sonet-*", "claude-haiku-*"]
+        # patterns that all match: no warning
+        form = await open_form(pilot, "6", KeysScreen, "pranay")
+        set_input(form, "#allowed_models", "claude-sonnet-*")
+        await pilot.press("ctrl+s")
+        diff = await screen_of(pilot, DiffConfirm)
+        assert not diff.query("#diff-warning")
+        await pilot.press("n")
+        # the source cannot say which models it knows: no note, the diff as before
+        await screen_of(pilot, KeyForm)
+
+        async def unavailable():
+            raise OSError("the gateway went away")
+
+        fake.models = unavailable
+        set_input(form, "#allowed_models", "claude-sonet-*")
+        await pilot.press("ctrl+s")
+        diff = await screen_of(pilot, DiffConfirm)
+        assert not diff.query("#diff-warning") and ("allowed models", "claude-sonet-*, claude-haiku-*",
+                                                    "claude-sonet-*") in diff.rows

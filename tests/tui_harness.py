@@ -4,7 +4,7 @@ tests/ on sys.path) — `from tests.tui_harness import ...` works too.
 Stable API (others depend on it; extend, don't change):
 
 - `FakeSource(...)`: implements every async method of `LocalSource` (overview, requests_since,
-  events_since, series, budgets, entities, providers, create, update, delete, rotate_key,
+  events_since, series, budgets, entities, providers, models, create, update, delete, rotate_key,
   set_provider_secret) over scripted, deterministic data: fixed timestamps (`BASE_TS` + n seconds),
   fixed uptime and numbers. Append between polls:
     `fake.add_request(**fields) -> dict`        one request row (record_dict fields + seq), defaults filled
@@ -87,6 +87,9 @@ def _default_providers() -> list[dict]:
     ]
 
 
+FAKE_MODELS = ("claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-5", "gpt-4o")
+
+
 class FakeSource:
     """A scripted ConsoleSource: deterministic, in memory, no gateway. See the module docstring."""
 
@@ -100,6 +103,7 @@ class FakeSource:
         self.currency = currency or {"code": "INR", "symbol": "₹", "per_usd": "84.0"}
         self.summary = _default_summary() | (summary or {})
         self.providers_list = providers if providers is not None else _default_providers()
+        self.model_names = list(FAKE_MODELS)  # models(): what the gateway knows (price table, providers)
         self.budget_list = budgets if budgets is not None else []
         self.series_data: dict = {"minutes": [], "rps": [], "p50_ms": [], "p95_ms": [], "spend_micro_usd": [],
                                   "by_key": {}, "by_team": {}, "by_model": {}}
@@ -259,6 +263,10 @@ class FakeSource:
     async def providers(self) -> list[dict]:
         self._check()
         return copy.deepcopy(self.providers_list)
+
+    async def models(self) -> list[str]:
+        self._check()
+        return list(self.model_names)
 
     def _find(self, kind: str, name: str) -> dict:
         for e in self.entities_by_kind.setdefault(kind, []):

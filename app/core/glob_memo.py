@@ -10,6 +10,11 @@ import fnmatch
 MEMO_LIMIT = 1024
 
 
+def matches_any(patterns, name: str) -> bool:
+    """The gateway's one glob rule (allowed_models, a provider's models): fnmatchcase, any pattern."""
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
 class GlobMemo:
     __slots__ = ("_patterns", "_memo")
 
@@ -18,13 +23,13 @@ class GlobMemo:
         self._memo: dict[str, bool] = {}
 
     def matches(self, patterns, name: str) -> bool:
-        """fnmatchcase(name, p) for any p in `patterns` (compared by identity to the last call's)."""
+        """matches_any(patterns, name), remembered (`patterns` compared by identity to the last call's)."""
         if patterns is not self._patterns:
             self._patterns, self._memo = patterns, {}
         memo = self._memo
         found = memo.get(name)
         if found is None:
-            found = any(fnmatch.fnmatchcase(name, p) for p in patterns)
+            found = matches_any(patterns, name)
             if len(memo) >= MEMO_LIMIT:
                 memo.clear()
             memo[name] = found

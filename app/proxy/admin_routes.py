@@ -119,6 +119,10 @@ async def list_providers(request: web.Request) -> web.Response:
     return web.json_response({"data": request.app[ADMIN].providers()})
 
 
+async def list_models(request: web.Request) -> web.Response:
+    return web.json_response({"data": request.app[ADMIN].models()})
+
+
 async def set_provider_budgets(request: web.Request) -> web.Response:
     body = await _json(request)
     budgets = body.get("budgets") if isinstance(body, dict) else body
@@ -234,6 +238,7 @@ def add_admin_routes(app: web.Application, admin: AdminService) -> None:
     app.router.add_get("/api/live/series", live_series)
     app.router.add_get("/api/live/stream", live_stream)
     app.router.add_get("/api/providers", list_providers)
+    app.router.add_get("/api/models", list_models)
     app.router.add_put("/api/providers/{name}/budgets", set_provider_budgets)
     app.router.add_get("/api/{kind:providers}/{name}/budgets", entity_budgets)
     kinds = "{kind:customers|teams|keys}"

@@ -12,6 +12,7 @@ from ..core.directory import Directory, KeyEntry
 from ..core.breaker import Breaker, BreakerBoard
 from ..core.events import EventBus
 from ..core.governance import Governor
+from ..core.known_models import allowed_models_warnings, known_models
 from ..core.live_stats import LiveStats
 from ..core.ledger import Ledger
 from ..core.metrics import Metrics
@@ -129,6 +130,7 @@ class Gateway:
         await ensure_schema(self.writer.db)
         self.overlay(await load_entities(self.writer.db))
         self.rebuild()
+        self.warnings.extend(allowed_models_warnings(self.config.virtual_keys, self.known_model_names()))
         now = datetime.now(timezone.utc)
         await load_counters(self.writer.db, self.ledger, now)
         await seed_counters(self.writer.db, self.ledger, now)
@@ -175,6 +177,8 @@ class Gateway:
         self.entity_source.clear()
         self.overlay(stored)
         self.rebuild()
+        for warning in allowed_models_warnings(self.config.virtual_keys, self.known_model_names()):
+            log.warning(warning)
         await self.reseed()
         return notes
 
@@ -190,6 +194,10 @@ class Gateway:
         for client in self.providers:
             await client.close()
         await self.writer.close()
+
+    def known_model_names(self) -> frozenset[str]:
+        """The models the price table has and the providers are configured for (known_models.py)."""
+        return known_models(self.prices, self.config.providers)
 
     def provider_for(self, key: KeyEntry, model: str) -> ProviderClient | None:
         """The first available provider that serves the model (routing rules refine this)."""

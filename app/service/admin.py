@@ -5,6 +5,7 @@ is validated with the config file's rules, persisted, and applied at once (spend
 """
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -14,10 +15,12 @@ from ..core.config_source import ConfigIssue
 from ..core.directory import KeyEntry
 from ..core.entity_dicts import KINDS, EntityInvalid, budget_dict, entity_dict, parse_budgets, parse_entity
 from ..core.keys import hash_key, new_key
+from ..core.known_models import unmatched_patterns, unmatched_warning
 from ..proxy.gateway import Gateway
 from ..store.entities import save_entity
 
 LEVEL_OF_KIND = {"customer": "customer", "team": "team", "virtual_key": "key"}
+log = logging.getLogger("bifrost.admin")
 
 
 class NotFound(Exception):
@@ -83,6 +86,11 @@ class AdminService:
                         "circuits": [b for b in self.breakers() if b["provider"] == spec.name]})
         return out
 
+    def models(self) -> list[str]:
+        """The model names the gateway knows (price table, providers' models and model_map), sorted: what an
+        allowed_models pattern should match (core/known_models.py)."""
+        return sorted(self.gw.known_model_names())
+
     def breakers(self) -> list[dict]:
         """Every provider key's circuit: closed, open (with seconds left), half-open, or bad."""
         now = time.monotonic()
@@ -114,6 +122,21 @@ class AdminService:
                             customers={x.name for x in c.customers}, teams={t.name for t in c.teams},
                             zone=ZoneInfo(c.timezone))
 
+    def _model_warnings(self, spec) -> list[str]:
+        """A warning (logged, and returned with the entity) for each allowed_models pattern of the key
+        `spec` that matches no known model: a typo is saved, not refused (the model may be new)."""
+        warnings = [unmatched_warning(spec.name, p)
+                    for p in unmatched_patterns(spec.allowed_models, self.gw.known_model_names())]
+        for warning in warnings:
+            log.warning(warning)
+        return warnings
+
+    def _described(self, kind: str, spec, warnings: list[str]) -> dict:
+        out = self.describe(kind, spec)
+        if warnings:
+            out["warnings"] = warnings
+        return out
+
     async def _persist(self, kind: str, name: str, spec_dict: dict, deleted: bool = False) -> None:
         async with self.gw.writer.lock:
             await save_entity(self.gw.writer.db, kind, name, spec_dict, deleted=deleted)
@@ -141,7 +164,7 @@ class AdminService:
         await self._persist(kind, spec.name, entity_dict(kind, spec))
         self.gw.rebuild()
         await self.gw.reseed()
-        return self.describe(kind, spec), value
+        return self._described(kind, spec, self._model_warnings(spec) if kind == "virtual_key" else []), value
 
     async def update(self, kind: str, name: str, patch: object) -> dict:
         current = self._find(kind, name)
@@ -159,7 +182,8 @@ class AdminService:
         await self._persist(kind, name, entity_dict(kind, spec))
         self.gw.rebuild()
         await self.gw.reseed()
-        return self.describe(kind, spec)
+        return self._described(kind, spec, self._model_warnings(spec)
+                              if kind == "virtual_key" and "allowed_models" in patch else [])
 
     async def rotate_key(self, name: str) -> tuple[dict, str]:
         value = new_key(name)

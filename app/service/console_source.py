@@ -65,6 +65,9 @@ class LocalSource:
     async def providers(self) -> list[dict]:
         return self.admin.providers()
 
+    async def models(self) -> list[str]:
+        return self.admin.models()
+
     async def create(self, kind: str, data: dict) -> tuple[dict, str | None]:
         return await self._call(self.admin.create(kind, data))
 
@@ -173,6 +176,9 @@ class RemoteSource:
 
     async def providers(self) -> list[dict]:
         return (await self._request("GET", "/api/providers"))["data"]
+
+    async def models(self) -> list[str]:
+        return (await self._request("GET", "/api/models"))["data"]
 
     async def create(self, kind: str, data: dict) -> tuple[dict, str | None]:
         out = await self._request("POST", f"/api/{_path(kind)}", data)

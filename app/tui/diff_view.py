@@ -1,4 +1,5 @@
-"""The diff shown before any change is saved: only the fields that change, old → new, then y/n."""
+"""The diff shown before any change is saved: only the fields that change, old → new, any warning
+about them (which does not stop the save), then y/n."""
 from __future__ import annotations
 
 from rich import box
@@ -44,6 +45,7 @@ class DiffConfirm(ModalScreen[bool]):
                              border: thick $warning; background: $surface; padding: 0 1; }
     DiffConfirm #diff-title { text-style: bold; margin-bottom: 1; }
     DiffConfirm #diff-table { height: auto; }
+    DiffConfirm #diff-warning { color: $text-warning; }
     DiffConfirm #diff-note { color: $text-muted; }
     DiffConfirm Horizontal { height: 1; margin-top: 1; }
     DiffConfirm Button { margin-right: 2; }
@@ -51,14 +53,16 @@ class DiffConfirm(ModalScreen[bool]):
     BINDINGS = [Binding("y", "answer(True)", "Save", id="diff-yes"),
                 Binding("n,escape", "answer(False)", "Back", id="diff-no")]
 
-    def __init__(self, title: str, rows: list[tuple[str, str, str]], note: str = ""):
+    def __init__(self, title: str, rows: list[tuple[str, str, str]], note: str = "", warning: str = ""):
         super().__init__()
-        self.title_text, self.rows, self.note = title, rows, note
+        self.title_text, self.rows, self.note, self.warning = title, rows, note, warning
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diff"):
             yield Static(Text(self.title_text), id="diff-title")
             yield Static(diff_table(self.rows), id="diff-table")
+            if self.warning:  # worth a second look, but no reason not to save
+                yield Static(Text(f"⚠ {self.warning}"), id="diff-warning")
             if self.note:
                 yield Static(Text(self.note), id="diff-note")
             with Horizontal():

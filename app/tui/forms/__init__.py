@@ -6,11 +6,14 @@ validate with the config file's rules; it closes only when the source accepted t
 never shown in clear, never logged and never kept after a form closes.
 
 Modules: field_text (parsing typed values), routing_text (the routing / target / fallback syntax),
-entity_text (an entity as text: diff lines, patches, table cells), field_widgets (error lines, budget
-and rule rows), entity_form (key / team / customer forms), key_value (the shown-once key), notice,
-provider_secret_form (the OS keyring), worker_errors.
+entity_text (an entity as text: diff lines, patches, table cells), entity_input (a form's typed values
+into a validated entity, every problem at once; no widgets), field_widgets (error lines, budget and rule
+rows), field_messages (which message line a problem's path is about, what to focus), entity_form (key /
+team / customer forms), key_value (the shown-once key), notice, provider_secret_form (the OS keyring),
+worker_errors.
 """
 from .entity_form import FORM_OF_KIND, CustomerForm, EntityForm, KeyForm, Saved, TeamForm
+from .entity_input import BudgetInput, EntityInput, RuleInput, read_entity
 from .entity_text import KIND_LABEL, budgets_text, display_fields, error_slot, patch_of, rate_text
 from .field_text import FieldError, parse_amount, parse_count, parse_expires, parse_globs, parse_name
 from .field_widgets import BudgetRow, FieldErrorLine, RuleRow
@@ -21,9 +24,10 @@ from .routing_text import format_fallbacks, format_targets, format_when, parse_f
 from .worker_errors import report_worker_error
 
 __all__ = [
-    "FORM_OF_KIND", "KEYRING_SERVICE", "KIND_LABEL", "BudgetRow", "CustomerForm", "EntityForm", "FieldError",
-    "FieldErrorLine", "KeyForm", "KeyValueModal", "Notice", "ProviderSecretForm", "RuleRow", "Saved", "TeamForm",
-    "budgets_text", "display_fields", "error_slot", "format_fallbacks", "format_targets", "format_when",
+    "FORM_OF_KIND", "KEYRING_SERVICE", "KIND_LABEL", "BudgetInput", "BudgetRow", "CustomerForm", "EntityForm",
+    "EntityInput", "FieldError", "FieldErrorLine", "KeyForm", "KeyValueModal", "Notice", "ProviderSecretForm",
+    "RuleInput", "RuleRow", "Saved", "TeamForm", "budgets_text", "display_fields", "error_slot", "format_fallbacks",
+    "format_targets", "format_when",
     "keyring_username", "parse_amount", "parse_count", "parse_expires", "parse_fallbacks", "parse_globs",
-    "parse_name", "parse_targets", "parse_when", "patch_of", "rate_text", "report_worker_error",
+    "parse_name", "parse_targets", "parse_when", "patch_of", "rate_text", "read_entity", "report_worker_error",
 ]

@@ -1,11 +1,12 @@
 """The create / edit form for a customer, team or virtual key.
 
-The form validates locally first (numbers, periods, routing text, provider names against the gateway's
-providers) and shows every message under its field at once, with the focus on the first failing field;
-a message goes as soon as its field is edited. Then it shows a diff of what changes and asks y/n; then
-the source validates with the config file's rules and its field errors (paths such as
-``budgets[0].period``) land under the right input. The form closes only when the source accepted the
-change; `esc` on a form with changes asks before throwing them away.
+The form reads its inputs and validates them locally first (entity_input.py: numbers, periods, routing
+text, provider names against the gateway's providers, a past expiry) and shows every message under its
+field at once, with the focus on the first failing field; a message goes as soon as its field is edited.
+Then it shows a diff of what changes (with a warning when an allowed_models pattern matches no model the
+gateway knows) and asks y/n; then the source validates with the config file's rules and its field errors
+(paths such as ``budgets[0].period``) land under the right input. The form closes only when the source
+accepted the change; `esc` on a form with changes asks before throwing them away.
 
 An expiry typed without a UTC offset is in the config's timezone (the rule of the YAML and the admin
 API); the form shows and sends it with the offset, so the diff is never ambiguous.
@@ -13,7 +14,7 @@ API); the form shows and sends it with the offset, so the diff is never ambiguou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import timezone, tzinfo
 
 from rich.text import Text
 from textual import on, work
@@ -28,12 +29,13 @@ from textual.worker import Worker
 from ...service.console_source import SourceError
 from ..confirm import Confirm
 from ..diff_view import NOTHING, DiffConfirm, diff_rows
-from .entity_text import FIELDS, KIND_LABEL, RATE_FIELDS, RATE_SHORT, display_fields, error_slot, patch_of
 from ..request_detail import zone
-from .field_text import (FieldError, expiry_example, expiry_text, parse_count, parse_expires, parse_globs, parse_name,
-                         read_timestamp, zone_name)
+from .entity_input import EntityInput, allowed_models_note, read_entity
+from .entity_text import FIELDS, KIND_LABEL, RATE_FIELDS, RATE_SHORT, display_fields, patch_of
+from .field_messages import FieldMessages
+from .field_text import expiry_example, expiry_text, zone_name
 from .field_widgets import BudgetRow, FieldErrorLine, RuleRow, labelled_field
-from .routing_text import format_fallbacks, parse_fallbacks, unknown_provider_problems
+from .routing_text import format_fallbacks
 from .worker_errors import report_worker_error
 
 
@@ -88,7 +90,7 @@ class EntityForm(ModalScreen[Saved | None]):
         self.timezone_name = timezone_name  # None: the config's, from the console's last overview
         self.zone: tzinfo = timezone.utc
         self.opened_with: list = []  # every input's value as the form opened (esc asks if they changed)
-        self.checked: dict[Widget, object] = {}  # every input's value when the messages on screen were made
+        self.messages = FieldMessages(self, creating=original is None)
 
     @property
     def creating(self) -> bool:
@@ -261,166 +263,47 @@ class EntityForm(ModalScreen[Saved | None]):
     @on(Select.Changed)
     @on(Checkbox.Changed)
     def _field_edited(self, event: Input.Changed | Select.Changed | Checkbox.Changed) -> None:
-        """An edited field's message is out of date: it goes now (the next save checks everything again).
-        Only when the value really differs from the one checked: a change event can arrive after the save
-        that it preceded, and must not wipe the message that save just made."""
-        control = event.control
-        if control in self.checked and self.checked[control] == control.value:
-            return
-        for line in self.error_lines_of(control):
-            line.show("")
+        """An edited field's message is out of date: it goes now (unless the value is the one just checked)."""
+        self.messages.edited(event.control)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
 
-    # -- errors ----------------------------------------------------------------------------------
+    # -- messages (field_messages.py: which line a path is about, what to focus) -----------------------
     def clear_errors(self) -> None:
-        for line in self.query(FieldErrorLine):
-            line.show("")
+        self.messages.clear()
 
     def errors(self) -> dict[str, str]:
         """Every message on screen, by slot id (rows as budgets[i] / routing[i]); for tests and people."""
-        out = {}
-        for i, row in enumerate(self.query(BudgetRow)):
-            if msg := row.error_line.message:
-                out[f"budgets[{i}]"] = msg
-        for i, row in enumerate(self.query(RuleRow)):
-            if msg := row.error_line.message:
-                out[f"routing[{i}]"] = msg
-        for line in self.query(".field-error").results(FieldErrorLine):
-            if line.id and line.message:
-                out[line.id.removeprefix("err-")] = line.message
-        return out
-
-    def error_lines_of(self, control: Widget) -> list[FieldErrorLine]:
-        """The lines whose message is about `control`: its own (or its row's and the row list's), and the
-        form-wide one ("nothing changed", a refusal without a field)."""
-        lines = [self.query_one("#form-error", FieldErrorLine)]
-        row = next((a for a in control.ancestors_with_self if isinstance(a, (BudgetRow, RuleRow))), None)
-        if row is not None:
-            lines.append(row.error_line)
-            lines.extend(self.query("#err-budgets" if isinstance(row, BudgetRow) else "#err-routing")
-                         .results(FieldErrorLine))
-        elif control.id:
-            lines.extend(self.query(f"#err-{control.id}").results(FieldErrorLine))
-        return lines
-
-    def error_place(self, path: str, message: str) -> tuple[FieldErrorLine, str]:
-        """The line under the input that `path` (as the source reports it) refers to, and the text there."""
-        field, index, rest = error_slot(path)
-        rows = {"budgets": BudgetRow, "routing": RuleRow}
-        if field in rows and index is not None:
-            found = list(self.query(rows[field]))
-            if index < len(found):
-                return found[index].error_line, f"{rest}: {message}" if rest else message
-        rate_labels = dict(RATE_FIELDS)
-        if field == "rate_limit" and rest in rate_labels:
-            return self.query_one(f"#err-{rest}", FieldErrorLine), f"{rate_labels[rest]}: {message}"
-        detail = (f"item {index + 1}" + (f" {rest}" if rest else "")) if index is not None else rest
-        text = f"{detail}: {message}" if detail else message
-        slot = "form-error" if field == "name" and not self.creating else field
-        line = next(iter(self.query(f"#err-{slot}").results(FieldErrorLine)), None) if slot else None
-        if line is None:
-            line = self.query_one("#form-error", FieldErrorLine)
-            text = f"{path}: {message}" if path and path != "(top level)" else message
-        return line, text
-
-    def field_of(self, path: str) -> Widget | None:
-        """The input that `path` is about (to focus it), or None when no single input is."""
-        field, index, rest = error_slot(path)
-        rows = {"budgets": BudgetRow, "routing": RuleRow}
-        if field in rows:
-            found = list(self.query(rows[field]))
-            return found[index].input_of(rest) if index is not None and index < len(found) else None
-        widget_id = rest.split(".")[0] if field == "rate_limit" else field
-        if not widget_id.isidentifier():
-            return None
-        return next(iter(self.query(f"#{widget_id}").results((Input, Select, Checkbox))), None)
-
-    def show_error(self, path: str, message: str) -> Widget:
-        """Put one message under the input that `path` refers to; returns where."""
-        line, text = self.error_place(path, message)
-        line.show(text)
-        return line
+        return self.messages.on_screen()
 
     def show_errors(self, problems: list[tuple[str, str]]) -> None:
-        """Show every message at once (several for one line each on a row of their own), then put the
-        focus on the first failing field in form order, so fixing starts where the eye does."""
-        texts: dict[FieldErrorLine, list[str]] = {}
-        for path, message in problems:
-            line, text = self.error_place(path, message)
-            texts.setdefault(line, []).append(text)
-        for line, lines in texts.items():
-            line.show("\n".join(lines))
-        order = self.inputs()
-        self.checked = {w: w.value for w in order}
-        failing = [w for w in (self.field_of(path) for path, _ in problems) if w is not None and w in order]
-        if failing:
-            first = min(failing, key=order.index)
-            self.call_after_refresh(first.focus)  # focusing scrolls it into view
-        elif texts:
-            self.call_after_refresh(next(iter(texts)).scroll_visible, animate=False)
+        """Every message at once under its input; the focus on the first failing field in form order."""
+        self.messages.show(problems, self.inputs())
 
     # -- reading the form ----------------------------------------------------------------------------
-    def collect(self, providers: set[str] | None = None) -> dict:
-        """The entity as the form now says; raises FieldError after showing every problem at once.
-        `providers`: the gateway's provider names, to check routing targets and fallbacks (None: unknown)."""
-        problems: list[tuple[str, str]] = []
-        data: dict = {}
+    def typed(self) -> EntityInput:
+        """Every input as it is now, rows included (what entity_input.read_entity reads)."""
         fields = FIELDS[self.kind]
 
-        def take(slot: str, fn):
-            try:
-                return fn()
-            except FieldError as exc:
-                problems.append((f"{slot}.{exc.part}" if exc.part else slot, str(exc)))
-                return None
+        def text(widget_id: str) -> str:
+            return self.query_one(f"#{widget_id}", Input).value
 
-        if self.creating:
-            data["name"] = take("name", lambda: parse_name(self.query_one("#name", Input).value))
-        else:
-            data["name"] = self.original["name"]
-        for field in ("team", "customer"):
-            if field in fields:
-                value = self.query_one(f"#{field}", Select).value
-                data[field] = None if value is Select.NULL else value
-        budgets = []
-        for i, row in enumerate(self.query(BudgetRow)):
-            budgets.append(take(f"budgets[{i}]", row.value))
-        data["budgets"] = budgets
-        rl = {}
-        for key, _ in RATE_FIELDS:
-            value = take(f"rate_limit.{key}", lambda key=key: parse_count(self.query_one(f"#{key}", Input).value))
-            if value is not None:
-                rl[key] = value
-        data["rate_limit"] = rl or None
-        if "allowed_models" in fields:
-            data["allowed_models"] = take("allowed_models", lambda: parse_globs(self.query_one("#allowed_models",
-                                                                                              Input).value))
-        if "routing" in fields:
-            data["routing"] = [take(f"routing[{i}]", row.value) for i, row in enumerate(self.query(RuleRow))]
-            data["fallbacks"] = take("fallbacks", lambda: parse_fallbacks(self.query_one("#fallbacks", Input).value))
-            if providers is not None:
-                problems.extend(unknown_provider_problems(data["routing"], data["fallbacks"], providers))
-        if "active" in fields:
-            data["active"] = self.query_one("#active", Checkbox).value
-            data["expires_at"] = take("expires_at", lambda: self.checked_expiry(self.query_one("#expires_at", Input).value))
-        if problems:
-            self.show_errors(problems)
-            raise FieldError(f"{len(problems)} field(s) need attention")
-        return data
+        def choice(widget_id: str) -> str | None:
+            value = self.query_one(f"#{widget_id}", Select).value
+            return None if value is Select.NULL else value
 
-    def checked_expiry(self, text: str) -> str | None:
-        """The typed expiry, refused when it is a new time already past (the key would be refused at once);
-        an expiry left as it was stays, past or not."""
-        value = parse_expires(text, self.zone)
-        if value is None:
-            return None
-        when = datetime.fromisoformat(value)
-        before = (self.original or {}).get("expires_at")
-        if when <= datetime.now(timezone.utc) and not (before and read_timestamp(before, self.zone) == when):
-            raise FieldError("that time has passed: the key would be refused at once (leave empty for never)")
-        return value
+        return EntityInput(
+            self.kind, name=text("name") if self.creating else "",
+            team=choice("team") if "team" in fields else None,
+            customer=choice("customer") if "customer" in fields else None,
+            budgets=[row.typed() for row in self.query(BudgetRow)],
+            rate_limit={key: text(key) for key, _ in RATE_FIELDS},
+            allowed_models=text("allowed_models") if "allowed_models" in fields else "",
+            routing=[row.typed() for row in self.query(RuleRow)] if "routing" in fields else [],
+            fallbacks=text("fallbacks") if "routing" in fields else "",
+            active=self.query_one("#active", Checkbox).value if "active" in fields else True,
+            expires_at=text("expires_at") if "active" in fields else "")
 
     # -- saving ----------------------------------------------------------------------------------
     def action_save(self) -> None:
@@ -434,13 +317,22 @@ class EntityForm(ModalScreen[Saved | None]):
         except Exception:  # noqa: BLE001 - only an early check: the source's own still runs
             return None
 
+    async def model_names(self) -> list[str] | None:
+        """The models the gateway knows now, for the note on allowed_models patterns that match none;
+        None when the source cannot say (then no note: it is only a warning)."""
+        try:
+            return await self.app.source.models()
+        except Exception:  # noqa: BLE001 - a note, never a reason not to save
+            return None
+
     @work(exclusive=True, group="form-save", exit_on_error=False)
     async def _save(self) -> None:
         self.clear_errors()
         providers = await self.provider_names() if "routing" in FIELDS[self.kind] else None
-        try:
-            data = self.collect(providers)
-        except FieldError:
+        data, problems = read_entity(self.typed(), original=self.original, symbol=self.symbol, zone=self.zone,
+                                     providers=providers)
+        if problems:
+            self.show_errors(problems)
             return
         if self.creating:
             payload = {k: v for k, v in data.items() if v is not None}
@@ -460,7 +352,9 @@ class EntityForm(ModalScreen[Saved | None]):
         else:
             title = f"Save changes to {self.label} {data['name']}?"
             note = "Takes effect at once; spend already counted is kept."
-        if not await self.app.push_screen_wait(DiffConfirm(title, rows, note)):
+        patterns = payload.get("allowed_models")
+        warning = allowed_models_note(patterns, await self.model_names() if patterns else None)
+        if not await self.app.push_screen_wait(DiffConfirm(title, rows, note, warning)):
             return
         source = self.app.source
         try:

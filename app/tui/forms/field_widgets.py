@@ -11,10 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from ...core.config import ROLLING_PERIOD
+from .entity_input import BudgetInput, RuleInput
 from .entity_text import PERIOD_SUFFIX
-from .field_text import FieldError, parse_amount
-from .routing_text import format_targets, format_when, parse_targets, parse_when
+from .routing_text import format_targets, format_when
 
 PERIODS = (("day (1d)", "1d"), ("week (1w)", "1w"), ("month (1M)", "1M"), ("year (1Y)", "1Y"))
 _ids = count(1)
@@ -76,18 +75,11 @@ class BudgetRow(Vertical):
     def _rolling(self, event: Checkbox.Changed) -> None:
         self.set_class(event.value, "-rolling")
 
-    def value(self) -> dict:
-        try:
-            limit = parse_amount(self.query_one(".budget-limit", Input).value, self.symbol)
-        except FieldError as exc:
-            raise FieldError(str(exc), part="limit") from None
-        if self.query_one(".budget-rolling", Checkbox).value:
-            window = self.query_one(".budget-window", Input).value.strip()
-            if not ROLLING_PERIOD.match(window):
-                raise FieldError(f"a rolling window is N hours or days such as 5h or 7d; got {window!r}",
-                                 part="period")
-            return {"limit": limit, "period": window, "rolling": True}
-        return {"limit": limit, "period": self.query_one(".budget-period", Select).value}
+    def typed(self) -> BudgetInput:
+        """The row's inputs as they are now (entity_input.parse_budget reads them)."""
+        return BudgetInput(self.query_one(".budget-limit", Input).value, self.query_one(".budget-period", Select).value,
+                           self.query_one(".budget-rolling", Checkbox).value,
+                           self.query_one(".budget-window", Input).value)
 
     def input_of(self, part: str) -> Widget:
         """The input a message about `part` (``limit``, ``period``, ``rolling``) is about, to focus it."""
@@ -132,16 +124,9 @@ class RuleRow(Vertical):
             yield Button("✕", classes="rule-remove", compact=True, tooltip="remove this rule")
         yield FieldErrorLine(classes="rule-error")
 
-    def value(self) -> dict:
-        try:
-            when = parse_when(self.query_one(".rule-when", Input).value)
-        except FieldError as exc:
-            raise FieldError(str(exc), part="when") from None
-        try:
-            targets = parse_targets(self.query_one(".rule-targets", Input).value)
-        except FieldError as exc:
-            raise FieldError(str(exc), part="targets") from None
-        return {"when": when, "targets": targets}
+    def typed(self) -> RuleInput:
+        """The row's inputs as they are now (entity_input.parse_rule reads them)."""
+        return RuleInput(self.query_one(".rule-when", Input).value, self.query_one(".rule-targets", Input).value)
 
     def input_of(self, part: str) -> Input:
         """The input a message about `part` (``when.model``, ``targets[0].provider``) is about, to focus it."""
