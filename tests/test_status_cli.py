@@ -97,6 +97,22 @@ async def test_status_with_auth_token(budget_gateway, tmp_path):
     assert "dev-a" in out
 
 
+async def test_status_into_a_reader_that_stops_early_is_not_a_failure(budget_gateway, tmp_path):
+    """`bifrost-tui status | head -3`: the reader's end closes before status writes (here before it even
+    starts); the command ends quietly with 0, as `logs` does, not rich's exit 1."""
+    env = user_env(ANTHROPIC_BASE_URL=f"{budget_gateway.url}/anthropic", ANTHROPIC_API_KEY=VK_A)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe fails with EPIPE
+    try:
+        proc = await asyncio.create_subprocess_exec(*bifrost_cmd("status"), cwd=tmp_path, env=env, stdout=write_end,
+                                                    stderr=asyncio.subprocess.PIPE)
+    finally:
+        os.close(write_end)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
+
+
 async def test_status_bad_key(budget_gateway, tmp_path):
     bad = "vk-not-a-real-key-0123456789abcdef"
     env = user_env(ANTHROPIC_BASE_URL=f"{budget_gateway.url}/anthropic", ANTHROPIC_API_KEY=bad)

@@ -89,6 +89,15 @@ def render(me: dict, console: Console) -> None:
     console.print(Text("  " + (", ".join(models) if models else "all models the gateway serves")))
 
 
+class PipedConsole(Console):
+    """rich's Console, except that a reader who stops early (`status | head -3`) is the command line's usual
+    quiet BrokenPipeError (exit 0, app/cli.py), not rich's own exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def show_status(args) -> int:
     try:
         base, key = credentials()
@@ -99,5 +108,5 @@ def show_status(args) -> int:
     if args.json:
         sys.stdout.write(body.decode("utf-8") + "\n")
         return 0
-    render(json.loads(body), Console(highlight=False))
+    render(json.loads(body), PipedConsole(highlight=False))
     return 0
