@@ -41,6 +41,17 @@ def bifrost_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "app", *args]
 
 
+def reader_output(command: str, cfg: Path, *args: str) -> str:
+    """stdout of `bifrost-tui COMMAND --config CFG ARGS` (logs, report, ...) run from the config's folder with
+    none of the test run's BIFROST_ variables; it must succeed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(bifrost_cmd(command, "--config", str(cfg), *args), cwd=cfg.parent, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 @pytest.fixture
 def mock_upstream():
     """`bifrost-tui mock-upstream` as a real subprocess; yields its base URL. Requires UPSTREAM_KEY."""

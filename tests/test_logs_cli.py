@@ -15,7 +15,7 @@ import pytest
 from app.core.records import RequestRecord
 from app.core.usage import Usage
 from app.store.request_log import INSERT_SQL, open_sync, record_to_row
-from conftest import ROOT, bifrost_cmd, gateway_yaml
+from conftest import ROOT, bifrost_cmd, gateway_yaml, reader_output
 
 START = datetime(2026, 11, 2, 4, 30, tzinfo=timezone.utc)  # 10:00 IST
 
@@ -46,12 +46,7 @@ def make_log(tmp_path: Path, rows: list[RequestRecord]) -> Path:
 
 
 def logs(cfg: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")}
-    env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run(bifrost_cmd("logs", "--config", str(cfg), *args), cwd=cfg.parent, env=env,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return reader_output("logs", cfg, *args)
 
 
 def ids(cfg: Path, *args: str) -> list[str]:

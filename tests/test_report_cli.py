@@ -16,7 +16,7 @@ import pytest
 from app.core.records import RequestRecord
 from app.core.usage import Usage
 from app.store.request_log import INSERT_SQL, open_sync, record_to_row
-from conftest import ROOT, bifrost_cmd, gateway_yaml
+from conftest import ROOT, bifrost_cmd, gateway_yaml, reader_output
 
 PER_USD = Decimal("84.0")
 
@@ -69,12 +69,7 @@ def kolkata(tmp_path) -> Path:
 
 
 def report(cfg: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BIFROST_")}
-    env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run(bifrost_cmd("report", "--config", str(cfg), *args), cwd=cfg.parent, env=env,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return reader_output("report", cfg, *args)
 
 
 def csv_lines(cfg: Path, *args: str) -> list[tuple]:
