@@ -100,3 +100,22 @@ def test_loadgen_warm_up_runs_at_the_rate_first_and_is_not_recorded(tmp_path, mo
     with urllib.request.urlopen(f"{mock_upstream}/_mock/requests", timeout=5) as reply:
         received = json.load(reply)
     assert len([r for r in received if r["path_qs"] == "/v1/messages"]) == 60
+
+
+def test_cpu_cost_measures_each_targets_cpu_per_request(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "cpu_cost.py"), "--scenarios", "small,stream",
+                           "--runs", "1", "--requests", "60", "--rate", "60", "--warmup-seconds", "0.2",
+                           "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (out,) = tmp_path.iterdir()
+    results = json.loads((out / "results.json").read_text())
+    for scenario in ("small", "stream"):
+        runs = results["runs"][scenario]
+        assert set(runs) == {"floor", "bifrost-tui"}
+        for target, (row,) in runs.items():
+            # every recorded request answered, and the process's threads really spent CPU on them
+            assert row["requests"] >= 60 and row["errors"] == 0, (target, row)
+            assert row["cpu_us"] > 0 and row["mock_cpu_us"] > 0, (target, row)
+    report = (out / "report.md").read_text()
+    assert "| small | bifrost-tui |" in report and "| stream | floor |" in report
