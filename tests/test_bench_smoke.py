@@ -119,3 +119,27 @@ def test_cpu_cost_measures_each_targets_cpu_per_request(tmp_path):
             assert row["cpu_us"] > 0 and row["mock_cpu_us"] > 0, (target, row)
     report = (out / "report.md").read_text()
     assert "| small | bifrost-tui |" in report and "| stream | floor |" in report
+
+
+def test_a_verdict_shows_how_its_interleaved_runs_spread():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run as bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    args = type("Args", (), {"scenarios": ["small", "everything-on"]})()
+
+    def raw(scenario, target, run, p50):
+        return {"scenario": scenario, "target": target, "rate": 200.0, "run": run, "full_ms": {"p50": p50, "p99": None}}
+    data = {"raw": [raw("small", "floor", 0, 1.0), raw("small", "floor", 1, 2.0), raw("small", "floor", 2, 1.5),
+                    raw("everything-on", "bifrost-tui", 0, 1.3), raw("everything-on", "bifrost-tui", 1, 2.9),
+                    raw("everything-on", "bifrost-tui", 2, 1.6)]}
+    eo = bench.BY_NAME["everything-on"]
+    gateway = bench.per_run(data, args, eo, "full", 200.0, "p50", "bifrost-tui")
+    floor = bench.per_run(data, args, eo, "full", 200.0, "p50", "floor")  # everything-on shares small's floor runs
+    assert floor == {0: 1.0, 1: 2.0, 2: 1.5}
+    diffs = [gateway[i] - floor[i] for i in sorted(gateway)]
+    assert [round(d, 2) for d in diffs] == [0.3, 0.9, 0.1]
+    assert bench.run_spread(diffs, 0.5) == "; per run +0.10…+0.90, 1 of 3 over"
+    assert bench.run_spread([5.0, 30.0], 20.0, "%", 0) == "; per run +5%…+30%, 1 of 2 over"
+    assert bench.run_spread([0.3], 0.5) == ""  # one run has no spread
