@@ -15,6 +15,7 @@ import aiohttp
 
 from ...core.config import Provider
 from ...core.secrets import SecretError
+from ..translate.gateway_thinking import reasoning_of
 from ..translate.to_openai import (
     OpenAIStreamTranslator,
     anthropic_to_openai_request,
@@ -167,7 +168,7 @@ async def _translated(resp: aiohttp.ClientResponse, translator: OpenAIStreamTran
 async def _replayed(data: dict, model: str):
     choice = (data.get("choices") or [{}])[0]
     message = choice.get("message") or {}
-    delta = {"content": message.get("content"),
+    delta = {"reasoning_content": reasoning_of(message), "content": message.get("content"),
              "tool_calls": [{**call, "index": i} for i, call in enumerate(message.get("tool_calls") or ())]}
     chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason")}],
              "usage": data.get("usage")}

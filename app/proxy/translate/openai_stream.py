@@ -5,6 +5,10 @@ before its deltas and stopped before the next one starts, block indexes 0, 1, 2â
 The first tool call streams live. Other tool calls, and text arriving after a tool call, are held and sent
 (piece by piece, as they arrived) once the live block is closed: OpenAI-compatible servers may interleave
 parallel tool calls by index, while an Anthropic block can never be reopened.
+
+Reasoning (`reasoning_content` or `reasoning` in a delta) is a `thinking` block: it comes first, as reasoning
+models send it first, streamed as thinking_delta and closed with the gateway's signature_delta
+(gateway_thinking). Reasoning after a tool call is held like text, and sent before the held text.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import re
 import uuid
 
 from ...core.usage import Usage
+from .gateway_thinking import reasoning_of, signature
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use",
                 "content_filter": "refusal"}
@@ -91,11 +96,13 @@ class OpenAIStreamTranslator:
         self._finish: str | None = None
         self._raw_usage: dict | None = None
         self._blocks = 0  # blocks started so far = the next block's index
-        self._open: str | None = None  # "text" or "tool" while a block is open
+        self._open: str | None = None  # "thinking", "text" or "tool" while a block is open
+        self._thought: list[str] = []  # the open thinking block's text, for its signature
         self._calls: list[_Call] = []
         self._slots: dict[int, _Call] = {}  # OpenAI tool_call index -> call
         self._live: _Call | None = None
         self._late_text: list[str] = []
+        self._late_reasoning: list[str] = []
         self._chars = 0
 
     # -- input -----------------------------------------------------------------------------------------
@@ -154,6 +161,9 @@ class OpenAIStreamTranslator:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            reasoning = reasoning_of(delta)
+            if reasoning:
+                out += self._reasoning(reasoning)
             text = delta.get("content") or delta.get("refusal")
             if isinstance(text, str) and text:
                 out += self._text(text)
@@ -189,12 +199,29 @@ class OpenAIStreamTranslator:
     def _close(self) -> bytes:
         if self._open is None:
             return b""
+        out = b""
+        if self._open == "thinking":  # Anthropic sends the signature last, just before the stop
+            out = self._delta({"type": "signature_delta", "signature": signature("".join(self._thought))})
+            self._thought = []
         self._open = None
-        return sse_event("content_block_stop", {"type": "content_block_stop", "index": self._blocks - 1})
+        return out + sse_event("content_block_stop", {"type": "content_block_stop", "index": self._blocks - 1})
+
+    def _tool_started(self) -> bool:
+        return any(c.index is not None for c in self._calls)
+
+    def _reasoning(self, text: str) -> bytes:
+        self._chars += len(text)
+        if self._tool_started():
+            self._late_reasoning.append(text)
+            return b""
+        out = b"" if self._open == "thinking" else self._begin("thinking", {"type": "thinking", "thinking": "",
+                                                                           "signature": ""})
+        self._thought.append(text)
+        return out + self._delta({"type": "thinking_delta", "thinking": text})
 
     def _text(self, text: str) -> bytes:
         self._chars += len(text)
-        if self._calls and any(c.index is not None for c in self._calls):
+        if self._tool_started():
             self._late_text.append(text)
             return b""
         out = b"" if self._open == "text" else self._begin("text", {"type": "text", "text": ""})
@@ -243,6 +270,11 @@ class OpenAIStreamTranslator:
         for call in self._calls:
             if call.index is None and call.name:
                 out += self._open_call(call)
+        if self._late_reasoning:
+            text = "".join(self._late_reasoning)
+            out += self._begin("thinking", {"type": "thinking", "thinking": "", "signature": ""}) + \
+                self._delta({"type": "thinking_delta", "thinking": text})
+            self._thought = [text]
         if self._late_text:
             out += self._begin("text", {"type": "text", "text": ""}) + \
                 self._delta({"type": "text_delta", "text": "".join(self._late_text)})

@@ -1,8 +1,10 @@
 """Anthropic Messages requests (Claude Code's) served by an OpenAI Chat Completions upstream, and the
 upstream's answers turned back into Anthropic JSON, SSE and error bodies. Pure: no I/O.
 
-Anthropic-only features are dropped, never sent: thinking, context_management, output_config, top_k,
-cache_control, defer_loading, server tools (web_search_…) and the tool_choice that names one of them.
+Anthropic-only features are dropped, never sent: thinking (the request's setting and the history's thinking
+blocks, Claude's and the gateway's own), context_management, output_config, top_k, cache_control,
+defer_loading, server tools (web_search_…) and the tool_choice that names one of them. The upstream's
+reasoning comes back as a thinking block ahead of the text and tool calls (gateway_thinking).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import uuid
 
 from ...core.tokens import BILLING_PREFIX
 from ...core.usage import Usage
+from .gateway_thinking import reasoning_of, thinking_block
 from .openai_stream import (
     OpenAIStreamTranslator,
     anthropic_error_type,
@@ -244,7 +247,10 @@ def openai_to_anthropic_response(data: dict, requested_model: str) -> dict:
     if isinstance(text, list):
         text = "".join(str(p.get("text") or "") for p in text if isinstance(p, dict))
     text = text or message.get("refusal")
-    content: list[dict] = [{"type": "text", "text": text}] if isinstance(text, str) and text else []
+    reasoning = reasoning_of(message)
+    content: list[dict] = [thinking_block(reasoning)] if reasoning else []
+    if isinstance(text, str) and text:
+        content.append({"type": "text", "text": text})
     for call in message.get("tool_calls") or ():
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict) and function.get("name"):
