@@ -8,7 +8,7 @@ import time
 from aiohttp import web
 
 from .errors import Refusal
-from .failover import body_for, forward_headers
+from .failover import body_for, for_anthropic, forward_headers
 from .gateway import Gateway
 from .pipeline import (GATEWAY, attribute, authenticate, check_access, note_cancelled, note_refusal, plan_route, read_body,
                        read_messages_body, start_record)
@@ -35,10 +35,14 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
         record.requested_model = record.served_model = body.model
         check_access(gw, entry, body.model, record)
         headers = forward_headers(request)
+        anthropic_body = None
         for step in plan_route(gw, request, entry, body, record):  # where this key's message would go
             provider = step.provider
-            call = UpstreamCall(PATH, request.query_string, body_for(body, step.model, not provider.translated),
-                                body, step.model, False, headers, prefer_key=step.prefer_key)
+            if not provider.translated and anthropic_body is None:
+                anthropic_body = for_anthropic(body)
+            source = body if provider.translated else anthropic_body
+            call = UpstreamCall(PATH, request.query_string, body_for(source, step.model, not provider.translated),
+                                source, step.model, False, headers, prefer_key=step.prefer_key)
             try:
                 reply = await provider.count_tokens(call)
             except UpstreamUnavailable:

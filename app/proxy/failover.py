@@ -24,6 +24,7 @@ from .errors import Refusal
 from .gateway import Gateway
 from .planner import Step
 from .providers.base import UpstreamCall, UpstreamReply, UpstreamUnavailable
+from .translate.gateway_thinking import MARK, without_gateway_thinking
 
 log = logging.getLogger("bifrost.failover")
 
@@ -96,6 +97,18 @@ def body_for(body: MessagesBody, model: str, anthropic_upstream: bool) -> bytes:
     if clamp:
         changed["temperature"] = 1.0
     return json.dumps(changed, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def for_anthropic(body: MessagesBody) -> MessagesBody:
+    """The body an Anthropic-format upstream (Anthropic, Bedrock, the simulated one) gets: without the thinking
+    blocks the gateway made of an OpenAI-compatible upstream's reasoning, whose signature Anthropic would
+    refuse. A body without the gateway's signature prefix (a bytes search) is the same object, untouched."""
+    if MARK not in body.raw:
+        return body
+    document = without_gateway_thinking(body.json)
+    if document is None:  # the prefix was in some text, not in a thinking block's signature
+        return body
+    return MessagesBody.of_document(document, json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 async def hold_until_content(reply: UpstreamReply, timeout: float) -> bytes:
@@ -175,6 +188,7 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
     attempts: list[dict] = []
     last_reply: UpstreamReply | None = None
     last_error: UpstreamUnavailable | Refused | None = None
+    anthropic_body: MessagesBody | None = None  # for_anthropic(body), made for the first such step
     for index, step in enumerate(plan):
         provider = step.provider
         admission = gw.governor.reserve(entry, provider.name, step.model, body.input_tokens, body.max_tokens,
@@ -190,8 +204,11 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
                 gw.failover(record, provider.name, plan[index + 1].provider.name,
                             f"no price for {step.model}" if unpriced else "provider budget used up")
             continue
-        call = UpstreamCall("/v1/messages", request.query_string, body_for(body, step.model, not provider.translated),
-                            body, step.model, record.stream, headers, prefer_key=step.prefer_key)
+        if not provider.translated and anthropic_body is None:
+            anthropic_body = for_anthropic(body)
+        source = body if provider.translated else anthropic_body
+        call = UpstreamCall("/v1/messages", request.query_string, body_for(source, step.model, not provider.translated),
+                            source, step.model, record.stream, headers, prefer_key=step.prefer_key)
         started = time.perf_counter()
         reason, reply = None, None
         try:
