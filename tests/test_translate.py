@@ -622,9 +622,9 @@ def test_anthropic_message_to_chat_completion():
     assert isinstance(out.pop("created"), int)
     assert out == {"id": "chatcmpl-01XYZ", "object": "chat.completion", "model": "claude-sonnet-5",
                    "choices": [{"index": 0, "logprobs": None, "finish_reason": "tool_calls", "message": {
-                       "role": "assistant", "content": "Looking.", "refusal": None, "tool_calls": [
-                           {"id": "toolu_01", "type": "function",
-                            "function": {"name": "lookup", "arguments": '{"q": "cat"}'}}]}}],
+                       "role": "assistant", "content": "Looking.", "refusal": None, "reasoning_content": "hmm",
+                       "tool_calls": [{"id": "toolu_01", "type": "function",
+                                       "function": {"name": "lookup", "arguments": '{"q": "cat"}'}}]}}],
                    "usage": {"prompt_tokens": 1220, "completion_tokens": 15, "total_tokens": 1235,
                              "prompt_tokens_details": {"cached_tokens": 1000}}}
 

@@ -2,8 +2,10 @@
 pipeline: their request becomes an Anthropic Messages request, and the Anthropic answer (JSON or SSE)
 becomes a chat.completion or chat.completion.chunk stream. Pure: no I/O.
 
-Dropped with no equivalent: response_format (Anthropic's structured outputs need a beta), logprobs,
-logit_bias, seed, penalties, reasoning_effort, OpenAI `metadata`/`store`. `n` > 1 is refused.
+`reasoning_effort` becomes Anthropic extended thinking (reasoning_effort.py); the answer's thinking text
+comes back as `reasoning_content` (DeepSeek's name), in the message and in stream deltas; redacted thinking
+and signatures are not passed on. Dropped with no equivalent: response_format (Anthropic's structured outputs
+need a beta), logprobs, logit_bias, seed, penalties, OpenAI `metadata`/`store`. `n` > 1 is refused.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import uuid
 
 from ...core.usage import StreamUsage, Usage
 from ..sse import SSEScanner
+from .reasoning_effort import EFFORTS, with_thinking
 
 DEFAULT_MAX_TOKENS = 4096  # Anthropic requires max_tokens; OpenAI clients often leave it out
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "tool_use": "tool_calls",
@@ -54,9 +57,9 @@ def anthropic_error_to_openai(status: int, body: bytes) -> bytes:
 
 
 # -- request ---------------------------------------------------------------------------------------
-def _output_limit(body: dict) -> int:
+def _output_limit(body: dict) -> int | None:
     """max_completion_tokens (or the older max_tokens): a whole number of at least 1, as OpenAI requires
-    (a client asking for 0 must not get thousands); absent or null is the gateway's default."""
+    (a client asking for 0 must not get thousands); None when absent or null (the gateway's default then)."""
     for name in ("max_completion_tokens", "max_tokens"):
         limit = body.get(name)
         if limit is None:
@@ -64,7 +67,7 @@ def _output_limit(body: dict) -> int:
         if type(limit) is not int or limit < 1:
             raise TranslationError(f"must be an integer of at least 1; got {json.dumps(limit)}", name)
         return limit
-    return DEFAULT_MAX_TOKENS
+    return None
 
 
 def openai_request_to_anthropic(body: dict) -> dict:
@@ -78,7 +81,8 @@ def openai_request_to_anthropic(body: dict) -> dict:
     out: dict = {"model": body.get("model"), "messages": messages}
     if system:
         out["system"] = system
-    out["max_tokens"] = _output_limit(body)
+    limit = _output_limit(body)
+    out["max_tokens"] = limit or DEFAULT_MAX_TOKENS
     if body.get("temperature") is not None:
         if type(body["temperature"]) not in (int, float):
             raise TranslationError("temperature must be a number", "temperature")
@@ -108,6 +112,11 @@ def openai_request_to_anthropic(body: dict) -> dict:
     user = body.get("user") or body.get("safety_identifier")
     if isinstance(user, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,256}", user):  # Anthropic refuses emails etc.
         out["metadata"] = {"user_id": user}
+    effort = body.get("reasoning_effort")
+    if effort is not None:
+        if effort not in EFFORTS:
+            raise TranslationError(f"must be one of {', '.join(EFFORTS)}; got {json.dumps(effort)}", "reasoning_effort")
+        with_thinking(out, effort, limit=limit, default_limit=DEFAULT_MAX_TOKENS)
     return out
 
 
@@ -227,9 +236,11 @@ def _completion_id(message_id) -> str:
 
 
 def anthropic_to_openai_response(message: dict, model: str) -> dict:
-    texts, calls = [], []
+    texts, calls, thoughts = [], [], []
     for block in message.get("content") or ():
-        if block.get("type") == "text":
+        if block.get("type") == "thinking" and block.get("thinking"):
+            thoughts.append(block["thinking"])
+        elif block.get("type") == "text":
             texts.append(block.get("text") or "")
         elif block.get("type") == "tool_use":
             calls.append({"id": block.get("id"), "type": "function", "function": {
@@ -237,6 +248,8 @@ def anthropic_to_openai_response(message: dict, model: str) -> dict:
     reply: dict = {"role": "assistant", "content": "".join(texts) if texts or not calls else None, "refusal": None}
     if calls:
         reply["tool_calls"] = calls
+    if thoughts:
+        reply["reasoning_content"] = "\n\n".join(thoughts)
     return {"id": _completion_id(message.get("id")), "object": "chat.completion", "created": int(time.time()),
             "model": model, "choices": [{"index": 0, "message": reply, "logprobs": None,
                                          "finish_reason": FINISH_REASONS.get(message.get("stop_reason"), "stop")}],
@@ -252,6 +265,7 @@ class AnthropicToOpenAIStream:
         self.usage = StreamUsage()
         self._scanner = SSEScanner()
         self._tools: dict[int, int] = {}  # Anthropic block index -> OpenAI tool_calls index
+        self._thinking: int | None = None  # the index of the last thinking block seen
         self._done = False
 
     def _chunk(self, delta: dict | None, finish: str | None = None) -> bytes:
@@ -288,6 +302,12 @@ class AnthropicToOpenAIStream:
             return self._chunk({"tool_calls": [call]})
         if event == "content_block_start" and block.get("type") == "text" and block.get("text"):
             return self._chunk({"content": block["text"]})
+        if event == "content_block_delta" and delta.get("type") == "thinking_delta" and delta.get("thinking"):
+            text = delta["thinking"]
+            if self._thinking not in (None, data.get("index")):  # the next thinking block: as in the JSON answer
+                text = "\n\n" + text
+            self._thinking = data.get("index")
+            return self._chunk({"reasoning_content": text})
         if event == "content_block_delta" and delta.get("type") == "text_delta":
             return self._chunk({"content": delta.get("text", "")})
         if event == "content_block_delta" and delta.get("type") == "input_json_delta" \
@@ -302,7 +322,7 @@ class AnthropicToOpenAIStream:
             body = openai_error_body(500, str(error.get("message") or "upstream stream error"),
                                      str(error.get("type") or "api_error"))
             return b"data: " + body + b"\n\n" + b"data: [DONE]\n\n"
-        return b""  # ping, thinking, content_block_stop, message_delta (read by self.usage)
+        return b""  # ping, signatures, redacted thinking, content_block_stop, message_delta (read by self.usage)
 
     def finish(self) -> bytes:
         if self._done:
