@@ -20,6 +20,8 @@ when the last message is a tool result, the text "tool said: <result>"; else REP
 chunk sequence (role chunk, content or tool_call pieces, the finish_reason chunk, the usage chunk when
 `stream_options.include_usage`, `[DONE]`), usage is realistic (cached prompt tokens on a repeated prefix).
 `fail_status` (429 with `retry_after`, or 500) makes it refuse the next `fail_times` requests (None: all).
+`reasoning` makes it a reasoning model as DeepSeek and vLLM serve one (api.openai.com never sends its reasoning):
+that text comes first, in `message.<reasoning_field>` or in stream deltas of that name, before the answer.
 
 Use it as an async context manager in the test's own event loop (`async with FakeOpenAI() as fake`, or the
 `openai_fake` fixture), or on a background thread for module-scoped use (`with FakeOpenAI().threaded()`,
@@ -121,6 +123,8 @@ class FakeOpenAI:
     fail_times: int | None = None  # how many requests to refuse; None: every one
     retry_after: str | None = None
     cached_tokens: int | None = None  # overrides the simulated prefix cache
+    reasoning: str | None = None  # the reasoning text sent before every answer
+    reasoning_field: str = "reasoning_content"  # DeepSeek, vLLM; "reasoning": OpenRouter, newer vLLM
     requests: list[Recorded] = field(default_factory=list)
     url: str = ""
 
@@ -185,7 +189,8 @@ class FakeOpenAI:
         """Forget requests and failure settings (between tests sharing one fake)."""
         self.requests.clear()
         self._seen_prefixes.clear()
-        self.fail_status = self.fail_times = self.retry_after = self.cached_tokens = None
+        self.fail_status = self.fail_times = self.retry_after = self.cached_tokens = self.reasoning = None
+        self.reasoning_field = "reasoning_content"
         self.max_description = MAX_DESCRIPTION
         self.reply_text = REPLY
 
@@ -580,6 +585,8 @@ class FakeOpenAI:
         headers = {"x-request-id": self._request_id(), "openai-processing-ms": "42"}
         if not body.get("stream"):
             message = {"role": "assistant", "content": text, "refusal": None, "annotations": []}
+            if self.reasoning:
+                message[self.reasoning_field] = self.reasoning
             if call:
                 message["tool_calls"] = [{"id": call["id"], "type": "function",
                                           "function": {"name": call["name"], "arguments": call["arguments"]}}]
@@ -600,6 +607,9 @@ class FakeOpenAI:
 
         pieces = [completion[i:i + self.piece_chars] for i in range(0, len(completion), self.piece_chars)]
         out = [chunk({"role": "assistant", "content": None if call else "", "refusal": None})]
+        thought = self.reasoning or ""
+        out += [chunk({"content": None, self.reasoning_field: thought[i:i + self.piece_chars]})
+                for i in range(0, len(thought), self.piece_chars)]
         if call:
             out.append(chunk({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
                                               "function": {"name": call["name"], "arguments": ""}}]}))
