@@ -1,4 +1,5 @@
-"""The gateway never imports Textual: app.core, app.store, app.proxy and app.service load without it."""
+"""The gateway never imports Textual: app.core, app.store, app.proxy and app.service load without it; nor do
+the console's pure modules (data shaping, downsampling, formatting)."""
 from __future__ import annotations
 
 import pkgutil
@@ -30,6 +31,24 @@ def test_gateway_modules_import_without_textual():
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print('TEXTUAL:', bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# the console's data shaping, downsampling and formatting, kept apart from its widgets
+PURE_CONSOLE_MODULES = ("app.tui.tail_rows", "app.tui.plot_series", "app.tui.plot_titles", "app.tui.plot_pacing",
+                        "app.tui.plot_axes", "app.tui.plot_bars", "app.tui.plot_time")
+
+
+def test_the_consoles_pure_modules_import_without_textual():
+    script = (
+        "import importlib, sys\n"
+        f"for name in {PURE_CONSOLE_MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_plotext', 'plotext'))\n"
         "print('TEXTUAL:', bad)\n"
         "sys.exit(1 if bad else 0)\n"
     )
