@@ -13,6 +13,7 @@ from app.core.config import Provider, ProviderKey
 from app.core.messages_body import MessagesBody
 from app.core.secrets import SecretRef
 from app.proxy.providers.base import UpstreamCall, UpstreamUnavailable
+from app.proxy.translate.gateway_thinking import signature
 from app.proxy.providers.openai import OpenAIProvider
 
 SECRET = "sk-openai-test-0123456789"
@@ -128,7 +129,9 @@ async def test_json_reply_translated_and_only_our_headers_sent(upstream, env_key
     assert provider.translated is True and reply.status == 200 and reply.provider_key == "k0"
     assert reply.headers["content-type"] == "application/json"
     message = json.loads(reply.body)
-    assert message["content"] == [{"type": "text", "text": "hello from gpt"}] and message["model"] == "claude-opus-4-8"
+    # Claude Code's body asks for thinking: the upstream did not reason, so the block is empty and ours
+    assert message["content"] == [{"type": "thinking", "thinking": "", "signature": signature("")},
+                                  {"type": "text", "text": "hello from gpt"}] and message["model"] == "claude-opus-4-8"
     assert message["stop_reason"] == "end_turn" and message["usage"]["input_tokens"] == 50
     sent = upstream.requests[0]
     assert sent["path"] == "/v1/chat/completions" and sent["query"] == {}  # the client's ?beta=true stays here
@@ -215,7 +218,8 @@ async def test_server_that_ignores_stream_true_is_replayed_as_a_stream(upstream,
     finally:
         await provider.close()
     assert events[0][0] == "message_start" and events[-1][0] == "message_stop"
-    assert events[1][1]["content_block"]["name"] == "Bash" and events[-2][1]["delta"]["stop_reason"] == "tool_use"
+    assert events[1][1]["content_block"]["type"] == "thinking"  # thinking asked for: an empty block first
+    assert events[4][1]["content_block"]["name"] == "Bash" and events[-2][1]["delta"]["stop_reason"] == "tool_use"
 
 
 async def test_429_relayed_in_anthropic_shape_with_retry_after(upstream, env_key):

@@ -277,3 +277,40 @@ async def test_an_unknown_reasoning_effort_is_a_400_naming_the_param(tmp_path, m
                                                  messages=[{"role": "user", "content": "hi"}])
         assert caught.value.status_code == 400 and caught.value.param == "reasoning_effort"
         assert not upstream.bodies
+
+
+async def test_a_tool_turn_without_reasoning_continues_on_anthropic_with_thinking_off(
+        tmp_path, monkeypatch, mock_upstream):
+    """The OpenAI-compatible upstream does not reason. A client that asked for thinking still gets a thinking
+    block first (empty, the gateway's signature), so when the tool loop continues on an Anthropic-format
+    upstream the gateway sees the turn was not Claude's and sends it without `thinking`: Anthropic refuses a
+    tool loop whose last assistant turn does not start with a thinking block when thinking is on."""
+    async with FakeOpenAI() as fake:
+        providers = oai_provider(fake) + anthropic_provider(mock_upstream)
+        async with gateway(tmp_path, monkeypatch, providers, ", fallbacks: [{provider: anthropic}]") as gw, \
+                claude(gw) as client:
+            thinking = {"type": "enabled", "budget_tokens": 1024}
+            first = [{"role": "user", "content": "run ls"}]
+            async with client.messages.stream(model=SONNET, max_tokens=2000, messages=first, tools=[BASH],
+                                              thinking=thinking) as stream:
+                turn1 = await stream.get_final_message()
+            assert [b.type for b in turn1.content] == ["thinking", "tool_use"]
+            assert turn1.content[0].thinking == "" and turn1.content[0].signature.startswith(SIGNATURE_PREFIX)
+            created = await client.messages.create(model=SONNET, max_tokens=2000, messages=first, tools=[BASH],
+                                                   thinking=thinking)
+            assert [b.type for b in created.content] == ["thinking", "tool_use"]
+            plain = await client.messages.create(model=SONNET, max_tokens=2000, messages=first, tools=[BASH])
+            assert [b.type for b in plain.content] == ["tool_use"]  # no thinking asked, no block
+
+            fake.fail_status = 500
+            tool_use = turn1.content[1]
+            history = [*first, {"role": "assistant", "content": [b.model_dump() for b in turn1.content]},
+                       {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id,
+                                                     "content": "a.py\nb.py"}]}]
+            async with client.messages.stream(model=SONNET, max_tokens=2000, messages=history, tools=[BASH],
+                                              thinking=thinking) as stream:
+                turn2 = await stream.get_final_message()
+            assert turn2.content[0].text.startswith("tool result received: a.py")
+            [received] = await mock_requests(mock_upstream)
+            assert MARK.decode() not in received["body"] and "thinking" not in received["json"]
+            assert received["json"]["messages"][1] == {"role": "assistant", "content": [tool_use.model_dump()]}

@@ -386,3 +386,51 @@ def test_streamed_thinking_becomes_reasoning_content_deltas_before_the_content()
                       {"reasoning_content": "check."}, {"reasoning_content": "\n\nAgain."}, {"content": "Yes."}, {}]
     assert chunks[-1]["usage"]["completion_tokens"] == 40
     assert b"EqQB" not in raw and b"EmwK" not in raw and raw.endswith(b"data: [DONE]\n\n")
+
+
+# ============================================================ the client asked for thinking, the upstream did not reason
+
+TOOL_TURN = b"".join([chunk({"role": "assistant", "content": "Listing."}),
+                      chunk(call(0, "", id="call_ls", name="Bash")), chunk(call(0, '{"command": "ls"}')),
+                      chunk({}, "tool_calls"), b"data: [DONE]\n\n"])
+
+
+def test_a_stream_without_reasoning_starts_with_an_empty_signed_thinking_block_when_thinking_was_asked():
+    translator = OpenAIStreamTranslator("claude-opus-4-8", thinking_first=True)
+    events = parse_sse(translator.feed(TOOL_TURN) + translator.finish())
+    assert_well_formed(events)
+    assert shape(events)[1:4] == [("content_block_start", 0, "thinking"), ("content_block_delta", 0, "signature_delta"),
+                                  ("content_block_stop", 0)]
+    assert events[2][1]["delta"] == {"type": "signature_delta", "signature": signature("")}
+    assert [d["content_block"]["type"] for n, d in events if n == "content_block_start"] == \
+        ["thinking", "text", "tool_use"]
+    # not asked for: no block; reasoning sent: its own block only, not an empty one besides
+    plain, _ = translate(TOOL_TURN)
+    assert [d["content_block"]["type"] for n, d in plain if n == "content_block_start"] == ["text", "tool_use"]
+    translator = OpenAIStreamTranslator("claude-opus-4-8", thinking_first=True)
+    reasoned = parse_sse(translator.feed(DEEPSEEK) + translator.finish())
+    reference, _ = translate(DEEPSEEK)
+    assert shape(reasoned) == shape(reference)
+
+
+def test_a_completion_without_reasoning_starts_with_an_empty_signed_thinking_block_when_thinking_was_asked():
+    message = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_ls", "type": "function", "function": {"name": "Bash", "arguments": '{"command": "ls"}'}}]}
+    data = {"id": "x", "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]}
+    out = openai_to_anthropic_response(data, "claude-opus-4-8", thinking_first=True)
+    assert out["content"][0] == {"type": "thinking", "thinking": "", "signature": signature("")}
+    assert [b["type"] for b in out["content"]] == ["thinking", "tool_use"]
+    assert [b["type"] for b in openai_to_anthropic_response(data, "claude-opus-4-8")["content"]] == ["tool_use"]
+
+
+def test_the_empty_block_marks_a_tool_loop_so_an_anthropic_upstream_gets_it_without_thinking():
+    empty = {"type": "thinking", "thinking": "", "signature": signature("")}
+    tool_use = {"type": "tool_use", "id": "call_ls", "name": "Bash", "input": {"command": "ls"}}
+    document = {"model": "claude-opus-4-8", "max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 1024},
+                "messages": [{"role": "user", "content": "run ls"}, {"role": "assistant", "content": [empty, tool_use]},
+                             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_ls",
+                                                           "content": "a.py"}]}]}
+    body = MessagesBody.decode(json.dumps(document).encode())
+    sent = for_anthropic(body)
+    assert sent is not body and "thinking" not in sent.json
+    assert sent.json["messages"][1] == {"role": "assistant", "content": [tool_use]}

@@ -125,7 +125,8 @@ class OpenAIProvider(HttpProviderClient):
             resp = await self._post(body, key, call.stream)
         headers = {"request-id": resp.headers["x-request-id"]} if "x-request-id" in resp.headers else {}
         if call.stream and resp.status == 200 and resp.content_type == "text/event-stream":
-            translator = OpenAIStreamTranslator(call.model, input_tokens_estimate=call.source.input_tokens)
+            translator = OpenAIStreamTranslator(call.model, input_tokens_estimate=call.source.input_tokens,
+                                                thinking_first=call.source.thinking)
             return UpstreamReply(200, {**headers, "content-type": SSE}, chunks=_translated(resp, translator),
                                  close=resp.close, provider_key=key.name)
         raw = await self._read(resp, key)
@@ -133,11 +134,11 @@ class OpenAIProvider(HttpProviderClient):
             return self._error(resp, raw, key)
         try:
             data = json.loads(raw)
-            message = openai_to_anthropic_response(data, call.model)
+            message = openai_to_anthropic_response(data, call.model, thinking_first=call.source.thinking)
         except (ValueError, AttributeError, TypeError):
             return self._error(resp, raw, key, status=502, note="an answer that is not a chat completion: ")
         if call.stream:  # a server that ignored stream: true — replay its answer as an Anthropic stream
-            return UpstreamReply(200, {**headers, "content-type": SSE}, chunks=_replayed(data, call.model),
+            return UpstreamReply(200, {**headers, "content-type": SSE}, chunks=_replayed(data, call.model, call.source.thinking),
                                  provider_key=key.name)
         return UpstreamReply(200, {**headers, "content-type": "application/json"},
                              body=json.dumps(message, ensure_ascii=False).encode(), provider_key=key.name)
@@ -165,12 +166,12 @@ async def _translated(resp: aiohttp.ClientResponse, translator: OpenAIStreamTran
         yield out
 
 
-async def _replayed(data: dict, model: str):
+async def _replayed(data: dict, model: str, thinking_first: bool):
     choice = (data.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     delta = {"reasoning_content": reasoning_of(message), "content": message.get("content"),
              "tool_calls": [{**call, "index": i} for i, call in enumerate(message.get("tool_calls") or ())]}
     chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason")}],
              "usage": data.get("usage")}
-    translator = OpenAIStreamTranslator(model)
+    translator = OpenAIStreamTranslator(model, thinking_first=thinking_first)
     yield translator.feed(b"data: " + json.dumps(chunk).encode() + b"\n\ndata: [DONE]\n\n")

@@ -9,6 +9,8 @@ parallel tool calls by index, while an Anthropic block can never be reopened.
 Reasoning (`reasoning_content` or `reasoning` in a delta) is a `thinking` block: it comes first, as reasoning
 models send it first, streamed as thinking_delta and closed with the gateway's signature_delta
 (gateway_thinking). Reasoning after a tool call is held like text, and sent before the held text.
+A client that asked for thinking gets a (then empty) thinking block first even without reasoning: it marks
+the turn as not Claude's for a later Anthropic-format upstream (gateway_thinking.without_gateway_thinking).
 """
 from __future__ import annotations
 
@@ -83,8 +85,12 @@ class OpenAIStreamTranslator:
     """feed(bytes) -> Anthropic SSE bytes (maybe b""); finish() at the end of the upstream body.
     After the end, `usage` (Usage) and `stop_reason` describe the message for logging."""
 
-    def __init__(self, model: str, *, input_tokens_estimate: int = 0, message_id: str | None = None):
+    def __init__(self, model: str, *, input_tokens_estimate: int = 0, message_id: str | None = None,
+                 thinking_first: bool = False):
+        """`thinking_first`: the client asked for thinking, so the message starts with a thinking block even
+        when the upstream sends no reasoning (an empty one, with the gateway's signature; gateway_thinking)."""
         self.model = model
+        self.thinking_first = thinking_first
         self.estimate = input_tokens_estimate
         self.message_id = message_id or "msg_" + uuid.uuid4().hex[:24]
         self.usage = Usage()
@@ -187,6 +193,8 @@ class OpenAIStreamTranslator:
 
     def _begin(self, kind: str, block: dict) -> bytes:
         out = self._close()
+        if self._blocks == 0 and kind != "thinking" and self.thinking_first:
+            out += self._begin("thinking", {"type": "thinking", "thinking": "", "signature": ""}) + self._close()
         self._open = kind
         self._blocks += 1
         return out + sse_event("content_block_start", {"type": "content_block_start", "index": self._blocks - 1,

@@ -239,7 +239,9 @@ def _tool_choice(choice, names: set[str]):
 
 
 # -- response --------------------------------------------------------------------------------------
-def openai_to_anthropic_response(data: dict, requested_model: str) -> dict:
+def openai_to_anthropic_response(data: dict, requested_model: str, *, thinking_first: bool = False) -> dict:
+    """`thinking_first`: the client asked for thinking; without reasoning from the upstream the message still
+    starts with a thinking block (empty, the gateway's signature), as OpenAIStreamTranslator does."""
     choices = data.get("choices") if isinstance(data.get("choices"), list) else []
     choice = choices[0] if choices and isinstance(choices[0], dict) else {}
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
@@ -248,7 +250,7 @@ def openai_to_anthropic_response(data: dict, requested_model: str) -> dict:
         text = "".join(str(p.get("text") or "") for p in text if isinstance(p, dict))
     text = text or message.get("refusal")
     reasoning = reasoning_of(message)
-    content: list[dict] = [thinking_block(reasoning)] if reasoning else []
+    content: list[dict] = [thinking_block(reasoning)] if reasoning or thinking_first else []
     if isinstance(text, str) and text:
         content.append({"type": "text", "text": text})
     for call in message.get("tool_calls") or ():
