@@ -66,6 +66,19 @@ async def mock_requests(upstream_url: str, path: str = "/v1/messages") -> list[d
     return [r for r in recorded if r["path_qs"].split("?")[0] == path]
 
 
+async def continue_tool_loop(client, first: list, turn1, thinking: dict):
+    """Turn 2 of a Bash tool loop: the history with turn 1 and the tool's result, streamed; (history, turn 2)."""
+    tool_use = turn1.content[1]
+    history = [*first, {"role": "assistant", "content": [b.model_dump() for b in turn1.content]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id,
+                                             "content": "a.py\nb.py"}]}]
+    async with client.messages.stream(model=SONNET, max_tokens=2000, messages=history, tools=[BASH],
+                                      thinking=thinking) as stream:
+        turn2 = await stream.get_final_message()
+    assert turn2.content[0].text.startswith("tool result received: a.py")
+    return history, turn2
+
+
 # ============================================================ anthropic SDK <- gateway <- OpenAI-compatible upstream
 
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
@@ -120,13 +133,7 @@ async def test_a_history_with_the_gateways_thinking_fails_over_to_anthropic_with
 
             fake.fail_status = 500
             tool_use = turn1.content[1]
-            history = [*first, {"role": "assistant", "content": [b.model_dump() for b in turn1.content]},
-                       {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id,
-                                                     "content": "a.py\nb.py"}]}]
-            async with client.messages.stream(model=SONNET, max_tokens=2000, messages=history, tools=[BASH],
-                                              thinking=thinking) as stream:
-                turn2 = await stream.get_final_message()
-            assert turn2.content[0].text.startswith("tool result received: a.py")
+            history, turn2 = await continue_tool_loop(client, first, turn1, thinking)
             assert fake.completions[-1].status == 500  # tried first, then failed over
 
             [received] = await mock_requests(mock_upstream)
@@ -304,13 +311,7 @@ async def test_a_tool_turn_without_reasoning_continues_on_anthropic_with_thinkin
 
             fake.fail_status = 500
             tool_use = turn1.content[1]
-            history = [*first, {"role": "assistant", "content": [b.model_dump() for b in turn1.content]},
-                       {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id,
-                                                     "content": "a.py\nb.py"}]}]
-            async with client.messages.stream(model=SONNET, max_tokens=2000, messages=history, tools=[BASH],
-                                              thinking=thinking) as stream:
-                turn2 = await stream.get_final_message()
-            assert turn2.content[0].text.startswith("tool result received: a.py")
+            history, turn2 = await continue_tool_loop(client, first, turn1, thinking)
             [received] = await mock_requests(mock_upstream)
             assert MARK.decode() not in received["body"] and "thinking" not in received["json"]
             assert received["json"]["messages"][1] == {"role": "assistant", "content": [tool_use.model_dump()]}
