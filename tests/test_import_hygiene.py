@@ -40,7 +40,8 @@ def test_gateway_modules_import_without_textual():
 
 # the console's data shaping, downsampling and formatting, kept apart from its widgets
 PURE_CONSOLE_MODULES = ("app.tui.tail_rows", "app.tui.plot_series", "app.tui.plot_titles", "app.tui.plot_pacing",
-                        "app.tui.plot_axes", "app.tui.plot_bars", "app.tui.plot_time")
+                        "app.tui.plot_axes", "app.tui.plot_bars", "app.tui.plot_time", "app.tui.request_filter",
+                        "app.tui.request_feed", "app.tui.request_follow", "app.tui.request_title")
 
 
 def test_the_consoles_pure_modules_import_without_textual():

@@ -14,6 +14,7 @@ from textual.widgets import DataTable
 from tui_harness import FakeSource, make_app, running_gateway, send_messages
 
 from app.tui.app import ConsoleApp
+from app.tui.filter_box import FILTER_DELAY
 from app.tui.request_detail import RequestDetail
 from app.tui.screens.failover import FailoverScreen
 from app.tui.screens.overview import OverviewScreen
@@ -299,6 +300,23 @@ async def test_filter_by_key_inverts_with_bang_and_esc_clears():
         await pilot.pause()
         assert screen.filter_text == "" and screen.table.row_count == 12
         assert "filter" not in title(screen)
+
+
+async def test_typing_a_filter_applies_it_after_a_quiet_moment_and_esc_closes_the_box():
+    fake = FakeSource.scene()
+    app = make_app(fake)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+        box = screen.query_one("#requests-filter")
+        await pilot.press("slash", *"ash")
+        assert box.has_class("-open") and box.has_focus and screen.filter_text == ""  # not per keystroke
+        await pilot.pause(FILTER_DELAY + 0.2)
+        assert screen.filter_text == "ash" and shown_keys(screen) == ["asha"] * 3 and box.has_class("-open")
+        await pilot.press("escape")
+        await pilot.pause(FILTER_DELAY + 0.2)
+        assert not box.has_class("-open") and box.value == "" and screen.table.has_focus
+        assert screen.filter_text == "" and screen.table.row_count == 10
 
 
 async def test_filter_matches_model_provider_and_status():

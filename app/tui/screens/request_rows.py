@@ -1,4 +1,4 @@
-"""A finished request as a row of the Requests tail, and the tail's `/` filter."""
+"""A finished request as a row of the Requests tail (its `/` filter is app/tui/request_filter.py)."""
 from __future__ import annotations
 
 from ..request_detail import compact, local_time, model_text, prompt_tokens, status_label
@@ -9,22 +9,6 @@ from ..widgets import fmt_ms
 COLUMNS = (("time", "time"), ("key", "key"), ("model", "model"), ("status", "status"), ("in/out", "tokens"),
            ("cost", "cost"), ("latency", "latency"), ("ttft", "ttft"), ("provider", "provider"))
 NARROW = 100  # below this many columns model names drop their "claude-" prefix
-
-
-def make_matcher(text: str):
-    """A predicate for the `/` filter: case-insensitive substring over key, team, models, provider,
-    status and error type; a leading `!` inverts. None when the filter is empty."""
-    text = text.strip()
-    invert = text.startswith("!")
-    needle = text[1:].strip().lower() if invert else text.lower()
-    if not needle:
-        return None
-
-    def match(row: dict) -> bool:
-        hay = "\x00".join(str(row.get(f) or "") for f in ("key", "team", "requested_model", "served_model",
-                                                           "provider", "status", "error_type")).lower()
-        return (needle in hay) != invert
-    return match
 
 
 def row_cells(r: dict, tz, money, short: bool = False) -> tuple:

@@ -1,49 +1,35 @@
-"""Requests (2): a live tail of finished requests.
+"""Requests (2): a live tail of finished requests; this module keeps the widgets, the keys and when the
+table changes.
 
-Tail semantics (toolong / k9s / memray):
-- the table follows new rows by default (the cursor sits on the newest row);
-- moving the cursor off the last row or scrolling up pauses the VIEW: the table stops changing and its
-  title counts the rows that arrived meanwhile ("+N new"); moving back onto the last row resumes;
-- `end` / `G` resume following at once; `space` toggles an explicit pause (only `space`, `end` or `G`
-  undo it);
-- pausing never stops collection: the app's poller keeps filling `state.requests`; on resume every
-  missed row is appended (up to the row cap).
+Its parts: following, pausing and "+N new" (app/tui/request_follow.py); the new rows and the filter's
+"of N" (app/tui/request_feed.py); the `/` filter (app/tui/request_filter.py, typed into a FilterBox); the
+title (app/tui/request_title.py); the table (request_table.py) and its cells (request_rows.py); `enter`
+opens app/tui/request_detail.py.
 
-Cost: each tick only the rows that arrived since the last tick are looked at and appended to a
-LiveTail (a list append per row; only the visible lines are drawn, from a per-row cache); beyond ROW_CAP
-exactly the excess oldest rows are evicted in one pass (`LiveTail.add_items(cap=)`), so a full table keeps
-its size and a tick costs no layout pass, only a repaint of the table. The table is cleared and refilled
-only when the filter changes, on the first fill, or when more than ROW_CAP rows arrive at once (a
-long-hidden screen, a long pause). The border and its title (the tail's state, updated every tick) belong
-to a frame around the table, so the table's box stays plain and LiveTail paints its cached lines as they are.
+Each tick only the rows that arrived since the last tick are looked at and appended (beyond ROW_CAP the
+oldest go in the same pass). The table is cleared and refilled only when the filter changes, on the first
+fill, or when more than ROW_CAP rows arrive at once (a long-hidden screen, a long pause).
 """
 from __future__ import annotations
-
-from collections import deque
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Input
 
-from ..request_detail import RequestDetail, zone
+from ..filter_box import FilterBox
 from ..live_tail import LiveTail
+from ..request_detail import RequestDetail, zone
+from ..request_feed import RequestFeed
+from ..request_filter import make_matcher
+from ..request_follow import FollowState
+from ..request_title import requests_title
 from ..titled_frame import TitledFrame
 from .base import LiveScreen
-from .request_rows import COLUMNS, NARROW, make_matcher, row_cells
+from .request_rows import NARROW, row_cells
+from .request_table import RequestTable
 
 ROW_CAP = 1000  # rows the table holds at most (the console keeps more in state.requests)
-FILTER_DELAY = 0.15  # seconds of typing quiet before the filter applies (enter applies at once)
-
-
-class RequestTable(LiveTail):
-    """The requests table: `end` resumes following (instead of scrolling to the last column)."""
-
-    BINDINGS = [
-        Binding("end", "screen.follow", "Follow", show=False, id="requests-follow-end"),
-        Binding("enter", "select_cursor", "Detail", id="requests-detail"),
-    ]
 
 
 class RequestsScreen(LiveScreen):
@@ -66,18 +52,10 @@ class RequestsScreen(LiveScreen):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._last_seq = 0  # newest request the screen has looked at
-        self._shown_seq = 0  # newest request appended to the table
-        self._unseen = 0  # matching rows collected while the view was paused ("+N new")
-        self._hold = False  # explicit pause (space)
-        self._following = True  # False once the user moved/scrolled away from the newest row
+        self._feed = RequestFeed()  # new rows, the filter's predicate and its "of N"
+        self._follow = FollowState()  # following, paused, "+N new"
         self._filter_text = ""
-        self._match = None
-        self._flags: deque[bool] = deque()  # match flag per row of state.requests (for "of N")
-        self._matched = 0
-        self._filter_timer = None
         self._primed = False
-        self._suppress_scroll = False
         self._short = False  # short model names (narrow terminal)
         self._ready = False
         self._title: Text | None = None
@@ -87,32 +65,18 @@ class RequestsScreen(LiveScreen):
         # the border and its titles are the frame's: a plain table paints its lines as they are (LiveTail)
         with TitledFrame(id="requests-frame"):
             yield RequestTable(id="requests-table", zebra_stripes=True)
-        yield Input(placeholder="filter: key, team, model, provider, status — !text inverts; enter applies, "
-                                "esc clears", id="requests-filter")
+        yield FilterBox(self.set_filter, placeholder="filter: key, team, model, provider, status — !text inverts; "
+                        "enter applies, esc clears", id="requests-filter")
 
     def on_mount(self) -> None:
         table = self.table
         self.frame.border_subtitle = "/ filter · space pause · G follow · ⏎ detail · y copy id"
-        self._add_columns()
+        table.add_columns()
         self.watch(table, "scroll_y", self._on_scroll_y, init=False)
         self._short = self.app.size.width < NARROW
         table.focus()
         self._ready = True
         self.refresh_data(self.state)
-
-    def _add_columns(self) -> None:
-        for label, key in COLUMNS:
-            self.table.add_column(label, key=key)
-
-    def _clear_table(self) -> None:
-        """Empty the table and reset column widths (widths only ever grow otherwise)."""
-        table = self.table
-        self._suppress_scroll = True  # clear() jumps to the top: not the user scrolling
-        try:
-            table.clear(columns=True)
-            self._add_columns()
-        finally:
-            self._suppress_scroll = False
 
     @property
     def table(self) -> RequestTable:
@@ -127,12 +91,12 @@ class RequestsScreen(LiveScreen):
     @property
     def paused(self) -> bool:
         """True while the view is frozen (space, or the user moved off the newest row)."""
-        return self._hold or not self._following
+        return self._follow.paused
 
     @property
     def pending(self) -> int:
         """Matching rows collected while paused, not yet in the table ("+N new")."""
-        return self._unseen
+        return self._follow.unseen
 
     @property
     def filter_text(self) -> str:
@@ -148,85 +112,41 @@ class RequestsScreen(LiveScreen):
         if short != self._short:  # crossing the breakpoint re-renders the model cells (rare)
             self._short = short
             if self._primed:
-                self._rebuild_keeping_view()
-
-    def _rebuild_keeping_view(self) -> None:
-        """Re-render the rows the table shows now (same rows, same cursor), e.g. after a resize."""
-        table = self.table
-        rows = table.items()
-        cursor = table.cursor_row
-        self._clear_table()
-        self._add_rows(rows)
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+                self._set_formatter()
+                self.table.refill()
 
     # -- data ------------------------------------------------------------------------------------
     def refresh_data(self, state) -> None:
         if not self._ready:  # the poller can fire between the mode switch and on_mount
             return
         rows = state.requests
-        if rows and rows[-1].get("seq", 0) < self._last_seq:  # the source restarted: start over
+        if self._feed.restarted(rows):  # the source restarted: start over
             self._reset()
-        new = self._take_new(rows)
-        match = self._match
-        matched = new if match is None else [r for r in new if match(r)]
-        self._count(rows, new, matched)
+        matched = self._feed.take(rows)
         if not self._primed:  # first data: fill from everything collected so far
             self._primed = True
             self._rebuild()
         elif self.paused:
-            self._unseen += len(matched)
-        elif self._unseen:
+            self._follow.missed(len(matched))
+        elif self._follow.unseen:
             self._catch_up()
         elif matched:
             self._append(matched)
         self._update_title()
 
-    def _take_new(self, rows) -> list[dict]:
-        """Rows with seq above the last one seen, oldest first (walks back from the newest only)."""
-        last = self._last_seq
-        out = []
-        for r in reversed(rows):
-            if r.get("seq", 0) <= last:
-                break
-            out.append(r)
-        if out:
-            out.reverse()
-            self._last_seq = out[-1].get("seq", last)
-        return out
-
-    def _count(self, rows, new, matched) -> None:
-        """Keep "of N" (matching rows among those collected) exact without rescanning."""
-        match = self._match
-        flags = self._flags
-        if match is None:
-            flags.extend(True for _ in new)
-        else:
-            ids = {id(r) for r in matched}
-            flags.extend(id(r) in ids for r in new)
-        self._matched += len(matched)
-        while len(flags) > len(rows):
-            if flags.popleft():
-                self._matched -= 1
-
     def _reset(self) -> None:
-        self._last_seq = self._shown_seq = self._unseen = 0
-        self._flags.clear()
-        self._matched = 0
+        self._feed.reset()
+        self._follow.caught_up()
         self._primed = False
 
-    def _add_rows(self, rows: list[dict], cap: int | None = None) -> None:
-        table = self.table
+    def _set_formatter(self) -> None:
         state = self.state
         tz, money, short = zone(state.overview.get("timezone")), state.money, self._short
-        table.formatter = lambda r: row_cells(r, tz, money, short)  # run only for rows that get drawn
-        fresh, seen = [], set()
-        for r in rows:
-            rid = r.get("id") or f"seq-{r.get('seq')}"
-            if rid not in table and rid not in seen:  # the request id is the row key
-                seen.add(rid)
-                fresh.append((rid, r))
-        table.add_items(fresh, cap=cap)
+        self.table.formatter = lambda r: row_cells(r, tz, money, short)  # run only for rows that get drawn
+
+    def _add_rows(self, rows: list[dict], cap: int | None = None) -> None:
+        self._set_formatter()
+        self.table.add_requests(rows, cap)
 
     def _append(self, matched: list[dict]) -> None:
         """Append the rows (oldest first), evict the oldest beyond ROW_CAP, follow the newest."""
@@ -234,60 +154,30 @@ class RequestsScreen(LiveScreen):
             self._rebuild()
             return
         self._add_rows(matched, cap=ROW_CAP)
-        self._shown_seq = self._last_seq
-        self._to_end()
+        self._feed.shown_seq = self._feed.last_seq
+        self.table.to_end()
 
     def _catch_up(self) -> None:
         """After a pause: append every matching row that arrived meanwhile (the cap still applies)."""
-        match, shown = self._match, self._shown_seq
-        fresh = []
-        for r in reversed(self.state.requests):
-            if r.get("seq", 0) <= shown:
-                break
-            if match is None or match(r):
-                fresh.append(r)
-                if len(fresh) >= ROW_CAP:
-                    break
-        fresh.reverse()
-        self._unseen = 0
+        fresh = self._feed.newest(self.state.requests, ROW_CAP, after=self._feed.shown_seq)
+        self._follow.caught_up()
         self._append(fresh)
 
     def _rebuild(self, keep: int = ROW_CAP) -> None:
         """Clear the table and show the newest `keep` matching rows (filter change, cap eviction)."""
-        match = self._match
-        rows = []
-        for r in reversed(self.state.requests):
-            if match is None or match(r):
-                rows.append(r)
-                if len(rows) >= keep:
-                    break
-        rows.reverse()
-        self._clear_table()
+        rows = self._feed.newest(self.state.requests, keep)
+        self.table.empty()
         self._add_rows(rows)
-        self._shown_seq = self._last_seq
-        self._unseen = 0
-        self._to_end()
-
-    def _recount(self) -> None:
-        """Filter changed: recompute the match flags over everything collected (once, not per tick)."""
-        match = self._match
-        rows = self.state.requests
-        self._flags = deque(True for _ in rows) if match is None else deque(match(r) for r in rows)
-        self._matched = sum(self._flags)
-        self._last_seq = rows[-1].get("seq", 0) if rows else self._last_seq
-
-    def _to_end(self) -> None:
-        table = self.table
-        if table.row_count:
-            table.move_cursor(row=table.row_count - 1, animate=False)
+        self._feed.shown_seq = self._feed.last_seq
+        self._follow.caught_up()
+        self.table.to_end()
 
     # -- tail control ----------------------------------------------------------------------------
     def _on_scroll_y(self, old: float, new: float) -> None:
         table = self.table
-        if self._suppress_scroll:
+        if table.clearing:  # table.empty() jumps to the top: not the user scrolling
             return
-        if new < old and new < table.max_scroll_y - 0.5 and self._following:  # the user scrolled up
-            self._following = False
+        if new < old and new < table.max_scroll_y - 0.5 and self._follow.leave():  # the user scrolled up
             self._update_title()
             self._update_header()
 
@@ -297,23 +187,18 @@ class RequestsScreen(LiveScreen):
         if not table.row_count:
             return
         on_last = table.cursor_row >= table.row_count - 1  # current cursor, not the (maybe stale) event's
-        if not on_last and self._following:
-            self._following = False
-        elif on_last and not self._following and not self._hold:
+        if not on_last:
+            if self._follow.leave():
+                self._update_title()
+                self._update_header()
+        elif self._follow.back_on_newest():
             self._resume()
-            return
-        else:
-            return
-        self._update_title()
-        self._update_header()
 
     def _resume(self) -> None:
-        self._hold = False
-        self._following = True
-        if self._unseen:
+        if self._follow.resume():  # rows arrived while paused
             self._catch_up()
         else:
-            self._to_end()
+            self.table.to_end()
         self._update_title()
         self._update_header()
 
@@ -326,46 +211,29 @@ class RequestsScreen(LiveScreen):
         if self.paused:
             self._resume()
         else:
-            self._hold = True
+            self._follow.hold()
             self._update_title()
             self._update_header()
 
     # -- filter ----------------------------------------------------------------------------------
-    def action_open_filter(self) -> None:
-        box = self.query_one("#requests-filter", Input)
-        box.add_class("-open")
-        box.value = self._filter_text
-        box.focus()
+    @property
+    def filter_box(self) -> FilterBox:
+        return self.query_one("#requests-filter", FilterBox)
 
-    def _stop_filter_timer(self) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-            self._filter_timer = None
+    def action_open_filter(self) -> None:
+        self.filter_box.open(self._filter_text)
 
     def filtering(self) -> bool:
         return bool(self._filter_text) or super().filtering()
 
     def action_clear_filter(self) -> None:
-        self._stop_filter_timer()
-        box = self.query_one("#requests-filter", Input)
-        if box.has_class("-open"):
-            box.remove_class("-open")
-            box.value = ""
+        self.filter_box.close()
         if self._filter_text:
             self.set_filter("")
         self.table.focus()
 
-    @on(Input.Changed, "#requests-filter")
-    def _on_filter_changed(self, event: Input.Changed) -> None:
-        self._stop_filter_timer()
-        value = event.value
-        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self.set_filter(value))
-
-    @on(Input.Submitted, "#requests-filter")
-    def _on_filter_submitted(self, event: Input.Submitted) -> None:
-        self._stop_filter_timer()
-        self.set_filter(event.value)
-        event.input.remove_class("-open")
+    @on(FilterBox.Submitted, "#requests-filter")
+    def _on_filter_submitted(self) -> None:  # the box applied the filter and closed
         self.table.focus()
 
     def set_filter(self, text: str) -> None:
@@ -374,27 +242,22 @@ class RequestsScreen(LiveScreen):
         if text == self._filter_text:
             return
         self._filter_text = text
-        self._match = make_matcher(text)
-        self._recount()
-        self._following = True
+        self._feed.refilter(self.state.requests, make_matcher(text))
+        self._follow.following = True
         self._primed = True
         self._rebuild()
         self._update_title()
         self._update_header()
 
     # -- drill-down, copy ----------------------------------------------------------------------
-    def _current_row(self) -> dict | None:
-        key = self.table.cursor_key
-        return self.table.item(key) if key is not None else None
-
     @on(LiveTail.RowSelected, "#requests-table")
     def _on_selected(self, event: LiveTail.RowSelected) -> None:
-        row = self.table.item(event.row_key) if event.row_key in self.table else None
+        row = self.table.request(event.row_key)
         if row is not None:
             self.app.push_screen(RequestDetail(row, self.state))
 
     def action_copy_id(self) -> None:
-        row = self._current_row()
+        row = self.table.request(self.table.cursor_key)
         if row is None:
             return
         self.app.copy_to_clipboard(row["id"])
@@ -402,22 +265,10 @@ class RequestsScreen(LiveScreen):
 
     # -- titles --------------------------------------------------------------------------------
     def _update_title(self) -> None:
-        table = self.table
-        held = len(self.state.requests)
-        title = Text("Requests [2]", style="bold")
-        if self._match is None:
-            title.append(f"  showing {table.row_count:,} of {held:,}")
-        else:  # the rows shown (capped), of those matching, of all the console holds
-            title.append(f"  showing {table.row_count:,} of {self._matched:,} matching (of {held:,})")
-        if self._filter_text:
-            title.append("  filter ")
-            title.append(self._filter_text, style="bold yellow")
-        if self.paused:
-            title.append("  PAUSED", style="bold reverse")
-            if self._unseen:
-                title.append(f" +{self._unseen:,} new", style="bold yellow")
-        else:
-            title.append("  following", style="green")
+        feed = self._feed
+        title = requests_title(shown=self.table.row_count, held=len(self.state.requests),
+                               matching=None if feed.match is None else feed.matched,
+                               filter_text=self._filter_text, paused=self.paused, unseen=self._follow.unseen)
         if title != self._title:  # unchanged titles cost no repaint
             self._title = title
             self.frame.set_title(title)
