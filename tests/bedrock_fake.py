@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from aiohttp import web
 
+from local_app import serve_locally
+
 BEDROCK_VERSION = "bedrock-2023-05-31"
 AUTH = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, ?"
                   r"SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$")
@@ -165,11 +167,7 @@ class FakeBedrock:
     async def __aenter__(self) -> FakeBedrock:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        self._runner, self.url = await serve_locally(app)
         return self
 
     async def __aexit__(self, *exc) -> None:

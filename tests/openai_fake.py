@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
+from local_app import serve_locally
+
 FAKE_KEY = "sk-fake-openai-0123456789abcdef"
 REPLY = "Hello from the strict OpenAI fake."
 TOOL_PREFIX = "tool said: "
@@ -143,11 +145,7 @@ class FakeOpenAI:
     async def start(self) -> FakeOpenAI:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        self._runner, self.url = await serve_locally(app)
         return self
 
     async def stop(self) -> None:

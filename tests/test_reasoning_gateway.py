@@ -21,6 +21,7 @@ from openai import AsyncOpenAI, BadRequestError
 from app.core.config import config_from_text
 from app.proxy.server import GatewayServer
 from app.proxy.translate.gateway_thinking import MARK, SIGNATURE_PREFIX, signature
+from local_app import serve_locally
 from openai_fake import FAKE_KEY, REPLY, FakeOpenAI
 from tests.conftest import UPSTREAM_KEY, VK_A
 
@@ -65,6 +66,14 @@ async def mock_requests(upstream_url: str, path: str = "/v1/messages") -> list[d
             recorded = await resp.json()
     return [r for r in recorded if r["path_qs"].split("?")[0] == path]
 
+
+async def first_tool_turn(client):
+    """Turn 1 of a Bash tool loop with thinking on, streamed: (its messages, the thinking setting, turn 1)."""
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    first = [{"role": "user", "content": "run ls"}]
+    async with client.messages.stream(model=SONNET, max_tokens=2000, messages=first, tools=[BASH],
+                                      thinking=thinking) as stream:
+        return first, thinking, await stream.get_final_message()
 
 async def continue_tool_loop(client, first: list, turn1, thinking: dict):
     """Turn 2 of a Bash tool loop: the history with turn 1 and the tool's result, streamed; (history, turn 2)."""
@@ -123,11 +132,7 @@ async def test_a_history_with_the_gateways_thinking_fails_over_to_anthropic_with
         providers = oai_provider(fake) + anthropic_provider(mock_upstream)
         async with gateway(tmp_path, monkeypatch, providers, ", fallbacks: [{provider: anthropic}]") as gw, \
                 claude(gw) as client:
-            thinking = {"type": "enabled", "budget_tokens": 1024}
-            first = [{"role": "user", "content": "run ls"}]
-            async with client.messages.stream(model=SONNET, max_tokens=2000, messages=first, tools=[BASH],
-                                              thinking=thinking) as stream:
-                turn1 = await stream.get_final_message()
+            first, thinking, turn1 = await first_tool_turn(client)
             assert [b.type for b in turn1.content] == ["thinking", "tool_use"] and turn1.stop_reason == "tool_use"
             assert not await mock_requests(mock_upstream)  # served by the OpenAI-compatible upstream
 
@@ -185,11 +190,7 @@ class ThinkingClaude:
     async def __aenter__(self) -> ThinkingClaude:
         app = web.Application()
         app.router.add_post("/v1/messages", self.handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        self._runner, self.url = await serve_locally(app)
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -296,11 +297,7 @@ async def test_a_tool_turn_without_reasoning_continues_on_anthropic_with_thinkin
         providers = oai_provider(fake) + anthropic_provider(mock_upstream)
         async with gateway(tmp_path, monkeypatch, providers, ", fallbacks: [{provider: anthropic}]") as gw, \
                 claude(gw) as client:
-            thinking = {"type": "enabled", "budget_tokens": 1024}
-            first = [{"role": "user", "content": "run ls"}]
-            async with client.messages.stream(model=SONNET, max_tokens=2000, messages=first, tools=[BASH],
-                                              thinking=thinking) as stream:
-                turn1 = await stream.get_final_message()
+            first, thinking, turn1 = await first_tool_turn(client)
             assert [b.type for b in turn1.content] == ["thinking", "tool_use"]
             assert turn1.content[0].thinking == "" and turn1.content[0].signature.startswith(SIGNATURE_PREFIX)
             created = await client.messages.create(model=SONNET, max_tokens=2000, messages=first, tools=[BASH],
