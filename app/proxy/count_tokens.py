@@ -35,12 +35,9 @@ async def handle_count_tokens(request: web.Request) -> web.Response:
         record.requested_model = record.served_model = body.model
         check_access(gw, entry, body.model, record)
         headers = forward_headers(request)
-        anthropic_body = None
         for step in plan_route(gw, request, entry, body, record):  # where this key's message would go
             provider = step.provider
-            if not provider.translated and anthropic_body is None:
-                anthropic_body = for_anthropic(body)
-            source = body if provider.translated else anthropic_body
+            source = body if provider.translated else for_anthropic(body)
             call = UpstreamCall(PATH, request.query_string, body_for(source, step.model, not provider.translated),
                                 source, step.model, False, headers, prefer_key=step.prefer_key)
             try:

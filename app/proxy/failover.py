@@ -188,7 +188,6 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
     attempts: list[dict] = []
     last_reply: UpstreamReply | None = None
     last_error: UpstreamUnavailable | Refused | None = None
-    anthropic_body: MessagesBody | None = None  # for_anthropic(body), made for the first such step
     for index, step in enumerate(plan):
         provider = step.provider
         admission = gw.governor.reserve(entry, provider.name, step.model, body.input_tokens, body.max_tokens,
@@ -204,9 +203,7 @@ async def forward_with_failover(gw: Gateway, request: web.Request, entry: KeyEnt
                 gw.failover(record, provider.name, plan[index + 1].provider.name,
                             f"no price for {step.model}" if unpriced else "provider budget used up")
             continue
-        if not provider.translated and anthropic_body is None:
-            anthropic_body = for_anthropic(body)
-        source = body if provider.translated else anthropic_body
+        source = body if provider.translated else for_anthropic(body)
         call = UpstreamCall("/v1/messages", request.query_string, body_for(source, step.model, not provider.translated),
                             source, step.model, record.stream, headers, prefer_key=step.prefer_key)
         started = time.perf_counter()
