@@ -1,6 +1,7 @@
 """Shared fixtures: real processes and real HTTP on 127.0.0.1 only."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -90,6 +91,19 @@ def test_env(monkeypatch):
     monkeypatch.setenv("BIFROST_TEST_UPSTREAM_KEY", UPSTREAM_KEY)
     monkeypatch.setenv("BIFROST_TEST_VK_A", VK_A)
     monkeypatch.setenv("BIFROST_TEST_VK_B", VK_B)
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(tmp_path: Path, providers: str, keys: str):
+    """A gateway on an ephemeral port from YAML `providers:` and `virtual_keys:` entries, its log in tmp_path."""
+    text = (f"storage: {{sqlite: {str(tmp_path / 'bifrost.db')!r}}}\n"
+            f"providers:\n{providers}virtual_keys:\n{keys}")
+    server = GatewayServer(config_from_text(text, "test.yaml", base_dir=tmp_path), port=0)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 @pytest.fixture

@@ -20,11 +20,9 @@ import time
 
 import pytest
 
-from app.core.config import config_from_text
 from app.core.usage import Usage
-from app.proxy.server import GatewayServer
 from openai_fake import FAKE_KEY, MAX_DESCRIPTION, REPLY, TOOL_PREFIX, FakeOpenAI
-from tests.conftest import VK_A
+from tests.conftest import VK_A, running_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -40,17 +38,10 @@ UPSTREAMS = [
 async def gateway_to(fake: FakeOpenAI, tmp_path, monkeypatch):
     monkeypatch.setenv("BIFROST_TEST_OAI_KEY", FAKE_KEY)
     monkeypatch.setenv("BIFROST_TEST_VK_A", VK_A)
-    text = (f"storage: {{sqlite: {str(tmp_path / 'bifrost.db')!r}}}\n"
-            "providers:\n"
-            f"  - {{name: oai, type: openai, base_url: {fake.base_url}, "
-            "keys: [{name: k, secret: env:BIFROST_TEST_OAI_KEY}], models: ['claude-*']}\n"
-            "virtual_keys:\n  - {name: dev-a, key: env:BIFROST_TEST_VK_A}\n")
-    server = GatewayServer(config_from_text(text, "test.yaml", base_dir=tmp_path), port=0)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+    providers = (f"  - {{name: oai, type: openai, base_url: {fake.base_url}, "
+                 "keys: [{name: k, secret: env:BIFROST_TEST_OAI_KEY}], models: ['claude-*']}\n")
+    async with running_gateway(tmp_path, providers, "  - {name: dev-a, key: env:BIFROST_TEST_VK_A}\n") as gw:
+        yield gw
 
 
 @pytest.fixture

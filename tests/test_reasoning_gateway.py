@@ -18,12 +18,10 @@ import pytest
 from aiohttp import web
 from openai import AsyncOpenAI, BadRequestError
 
-from app.core.config import config_from_text
-from app.proxy.server import GatewayServer
 from app.proxy.translate.gateway_thinking import MARK, SIGNATURE_PREFIX, signature
 from local_app import serve_locally
 from openai_fake import FAKE_KEY, REPLY, FakeOpenAI
-from tests.conftest import UPSTREAM_KEY, VK_A
+from tests.conftest import UPSTREAM_KEY, VK_A, running_gateway
 
 SONNET = "claude-sonnet-4-5"
 THOUGHT = "The user wants the files listed; Bash can do that."
@@ -36,15 +34,8 @@ async def gateway(tmp_path, monkeypatch, providers: str, key_extra: str = ""):
     monkeypatch.setenv("BIFROST_TEST_OAI_KEY", FAKE_KEY)
     monkeypatch.setenv("BIFROST_TEST_UPSTREAM_KEY", UPSTREAM_KEY)
     monkeypatch.setenv("BIFROST_TEST_VK_A", VK_A)
-    text = (f"storage: {{sqlite: {str(tmp_path / 'bifrost.db')!r}}}\n"
-            f"providers:\n{providers}"
-            f"virtual_keys:\n  - {{name: dev-a, key: env:BIFROST_TEST_VK_A{key_extra}}}\n")
-    server = GatewayServer(config_from_text(text, "test.yaml", base_dir=tmp_path), port=0)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+    async with running_gateway(tmp_path, providers, f"  - {{name: dev-a, key: env:BIFROST_TEST_VK_A{key_extra}}}\n") as gw:
+        yield gw
 
 
 def oai_provider(fake: FakeOpenAI) -> str:
